@@ -24,7 +24,7 @@ function installIsCurrent() {
   const inputs = [
     lock,
     'package.json',
-    ...['shared', 'edge', 'cloud', 'hardware-sim'].map((p) => join(p, 'package.json')),
+    ...['shared', 'edge', 'cloud', 'hardware-sim', 'e2e'].map((p) => join(p, 'package.json')),
   ];
   return inputs.every(
     (f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs <= installedAt,
@@ -52,7 +52,7 @@ ensureInstalled();
 let status = 0;
 switch (task) {
   case 'demo':
-    status = tsx('scripts/demo.ts', rest);
+    status = tsx('e2e/demo.ts', rest);
     break;
   case 'lint':
     status = run(bin('biome'), ['check', '.']) || run(bin('tsc'), ['-p', 'tsconfig.json']);
@@ -70,7 +70,7 @@ switch (task) {
     if (status === 0) status = run(process.execPath, ['scripts/test-runner.mjs', ...rest]);
     break;
   case 'bench':
-    status = tsx('bench/index.ts', rest);
+    status = tsx('e2e/bench/index.ts', rest);
     break;
   default:
     console.error('usage: node scripts/run.mjs demo|test|bench|lint|format');

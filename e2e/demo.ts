@@ -1,0 +1,218 @@
+// `npm run demo`: the cloud, a 4-bed simulated ward and a gateway configured for it, each started
+// from its own CLI as a user would, with all their data in one folder.
+// `npm run demo -- --smoke` exits 0 once FHIR serves Observations from all four device kinds.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
+import { stringify as toYaml } from 'yaml';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: flags } = parseArgs({
+  options: { smoke: { type: 'boolean' }, beds: { type: 'string' } },
+});
+const beds = Number(flags.beds ?? 4);
+const gatewayId = 'ward-a';
+const dataDir = resolve(process.env.WARDGATE_DEMO_DIR ?? join(root, '.wardgate-demo'));
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`demo: ${name} must be a port number 1-65535, got "${raw}"`);
+    process.exit(2);
+  }
+  return port;
+}
+const ports = {
+  cloudHttp: portFromEnv('CLOUD_HTTP_PORT', 4780),
+  cloudMqtt: portFromEnv('CLOUD_MQTT_PORT', 4783),
+  edgeHttp: portFromEnv('EDGE_HTTP_PORT', 4790),
+  edgeMllp: portFromEnv('EDGE_MLLP_PORT', 4791),
+};
+const envNameOf: Record<keyof typeof ports, string> = {
+  cloudHttp: 'CLOUD_HTTP_PORT',
+  cloudMqtt: 'CLOUD_MQTT_PORT',
+  edgeHttp: 'EDGE_HTTP_PORT',
+  edgeMllp: 'EDGE_MLLP_PORT',
+};
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function cli(pkg: string, bin: string) {
+  return join(root, pkg, 'bin', bin);
+}
+
+function start(name: string, script: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `[${name}]`.padEnd(8);
+  const relay = (chunk: Buffer, out: NodeJS.WriteStream) => {
+    for (const line of chunk.toString().split('\n')) if (line) out.write(`${prefix}${line}\n`);
+  };
+  child.stdout?.on('data', (c: Buffer) => relay(c, process.stdout));
+  child.stderr?.on('data', (c: Buffer) => relay(c, process.stderr));
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`demo: ${name} exited (${signal ?? code}); stopping the demo`);
+      void shutdown(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+function runToEnd(name: string, script: string, args: string[]): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: 'inherit' });
+    child.on('exit', (code) =>
+      code === 0 ? done() : fail(new Error(`${name} ${args[0]} failed (exit ${code})`)),
+    );
+  });
+}
+
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((done) => {
+          if (c.exitCode !== null || c.signalCode !== null) return done();
+          const force = setTimeout(() => c.kill('SIGKILL'), 5000);
+          c.once('exit', () => {
+            clearTimeout(force);
+            done();
+          });
+        }),
+    ),
+  );
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+}
+
+async function fhir(path: string) {
+  const res = await fetch(`http://127.0.0.1:${ports.cloudHttp}/fhir/R4/${path}`);
+  if (!res.ok) return undefined;
+  return (await res.json()) as {
+    total?: number;
+    entry?: { resource: Record<string, unknown> & { device?: { reference?: string } } }[];
+  };
+}
+
+async function main() {
+  for (const [key, port] of Object.entries(ports) as [keyof typeof ports, number][]) {
+    if (!(await portIsFree(port))) {
+      console.error(`demo: port ${port} is taken; set ${envNameOf[key]} to a free port`);
+      process.exit(2);
+    }
+  }
+
+  rmSync(dataDir, { recursive: true, force: true });
+  const cloudDir = join(dataDir, 'cloud');
+  const edgeDir = join(dataDir, 'edge');
+  mkdirSync(cloudDir, { recursive: true });
+  mkdirSync(edgeDir, { recursive: true });
+  console.log(`demo: all data in ${dataDir}`);
+
+  // The gateway's identity: its Ed25519 key signs every envelope; the cloud knows the public key.
+  await initCrypto();
+  const keys = generateSigningKeyPair();
+  const keyFile = join(edgeDir, 'gateway.key');
+  writeFileSync(keyFile, `${keys.secretKey}\n`, { mode: 0o600 });
+  const mqttPassword = keys.publicKey.slice(0, 24).replace(/[^A-Za-z0-9]/g, 'x');
+
+  const cloudCli = cli('cloud', 'wardgate-cloud.mjs');
+  const dataArgs = ['--data-dir', cloudDir];
+  await runToEnd('cloud', cloudCli, ['gateways', 'add', ...dataArgs, '--id', gatewayId, '--public-key', keys.publicKey, '--password', mqttPassword]);
+  await runToEnd('cloud', cloudCli, ['seed-demo', ...dataArgs, '--gateway', gatewayId, '--beds', String(beds)]);
+  start('cloud', cloudCli, ['serve', ...dataArgs, '--http-port', String(ports.cloudHttp), '--mqtt-port', String(ports.cloudMqtt)]);
+
+  const devicesFile = join(dataDir, 'sim-devices.json');
+  start('sim', cli('hardware-sim', 'wardgate-sim.mjs'), [
+    '--beds', String(beds),
+    '--gateway', `127.0.0.1:${ports.edgeMllp}`,
+    '--scenario', 'bed-2=deteriorating',
+    '--devices-out', devicesFile,
+  ]);
+  const devices = await waitFor('the simulated ward', 30_000, async () =>
+    existsSync(devicesFile) ? JSON.parse(readFileSync(devicesFile, 'utf8')) : undefined,
+  );
+
+  const configFile = join(edgeDir, 'wardgate-edge.yaml');
+  const config = {
+    gateway: { id: gatewayId, dataDir: edgeDir },
+    cloud: {
+      mqttUrl: `mqtt://127.0.0.1:${ports.cloudMqtt}`,
+      username: gatewayId,
+      password: mqttPassword,
+      signingKeyFile: keyFile,
+    },
+    http: { host: '127.0.0.1', port: ports.edgeHttp },
+    mllp: { host: '127.0.0.1', port: ports.edgeMllp },
+    devices,
+  };
+  writeFileSync(configFile, `# written by npm run demo\n${toYaml(config)}`);
+  start('edge', cli('edge', 'wardgate-edge.mjs'), ['run', '--config', configFile]);
+
+  const kinds = ['monitor', 'vent', 'pump', 'oxi'];
+  const bundle = await waitFor('Observations from all four device kinds in the cloud', 90_000, async () => {
+    const found = await Promise.all(
+      kinds.map((k) => fhir(`Observation?device=${encodeURIComponent(`bed-1-${k}`)}&_count=1`)),
+    );
+    return found.every((b) => (b?.total ?? 0) > 0) ? found : undefined;
+  });
+
+  const patients = await fhir('Patient?_count=10');
+  const firstPatient = patients?.entry?.[0]?.resource.id as string | undefined;
+  const base = `http://127.0.0.1:${ports.cloudHttp}/fhir/R4`;
+  console.log(`
+demo: the ward is live.
+  cloud FHIR API      ${base}/metadata
+  patients            ${base}/Patient
+  gateway health      http://127.0.0.1:${ports.edgeHttp}/health
+  gateway metrics     http://127.0.0.1:${ports.edgeHttp}/metrics
+  data folder         ${dataDir}
+
+Latest SpO2 of the first patient (LOINC 59408-5), paste into a shell:
+  curl -s '${base}/Observation?patient=${firstPatient ?? '<id>'}&code=http://loinc.org|59408-5&_sort=-date&_count=5'
+
+Bed 2 is deteriorating. Ctrl-C stops everything.
+`);
+  if (flags.smoke) {
+    console.log(`demo: smoke check passed (${bundle.map((b, i) => `${kinds[i]} ${b?.total}`).join(', ')})`);
+    await shutdown(0);
+  }
+}
+
+main().catch(async (e) => {
+  console.error(`demo: ${(e as Error).message}`);
+  await shutdown(1);
+});

@@ -1,0 +1,110 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type Scenario, SCENARIOS } from './physiology.ts';
+import { Ward } from './ward.ts';
+
+const HELP = `wardgate-sim — a simulated ward speaking the real device protocols
+
+Usage: wardgate-sim [options]
+
+  --beds N                 beds to simulate, each with a monitor, ventilator, pump, oximeter (default 4)
+  --gateway HOST:PORT      the gateway's HL7/MLLP listener the monitors push to (default 127.0.0.1:2575)
+  --host HOST              address the Modbus and serial-server devices listen on (default 127.0.0.1)
+  --base-port PORT         first listening port, 3 per bed (default: any free port)
+  --scenario BED=NAME      a bed's scenario: ${SCENARIOS.join(' | ')} (repeatable; default stable)
+  --pty                    also expose each oximeter on a pty (needs socat)
+  --devices-out FILE       write the devices section of a wardgate-edge config (JSON) for this ward
+  --seed N                 random seed (default 1)
+  -h, --help               this text
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`wardgate-sim: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function parseHostPort(value: string, flag: string) {
+  const m = value.match(/^(.+):(\d{1,5})$/);
+  if (!m || Number(m[2]) > 65535) fail(`${flag} must be HOST:PORT, got "${value}"`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number) {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`${flag} must be a whole number, got "${value}"`);
+  return n;
+}
+
+let args: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    options: {
+      beds: { type: 'string' },
+      gateway: { type: 'string' },
+      host: { type: 'string' },
+      'base-port': { type: 'string' },
+      scenario: { type: 'string', multiple: true },
+      pty: { type: 'boolean' },
+      'devices-out': { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+try {
+  args = parse();
+} catch (e) {
+  fail((e as Error).message);
+}
+const opts = args.values;
+if (opts.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const beds = positiveInt(opts.beds, '--beds', 4);
+if (beds < 1 || beds > 200) fail('--beds must be between 1 and 200');
+const scenarios: Record<string, Scenario> = {};
+for (const s of opts.scenario ?? []) {
+  const [bed, name] = s.split('=');
+  if (!bed || !SCENARIOS.includes(name as Scenario))
+    fail(`--scenario must be BED=${SCENARIOS.join('|')}, got "${s}"`);
+  scenarios[bed] = name as Scenario;
+}
+
+const ward = new Ward({
+  beds,
+  gateway: parseHostPort(opts.gateway ?? '127.0.0.1:2575', '--gateway'),
+  host: opts.host,
+  basePort: positiveInt(opts['base-port'], '--base-port', 0),
+  scenarios,
+  pty: opts.pty,
+  seed: positiveInt(opts.seed, '--seed', 1),
+});
+
+try {
+  await ward.start();
+} catch (e) {
+  await ward.stop();
+  process.stderr.write(`wardgate-sim: could not start the ward: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+for (const device of ward.devices) {
+  const where = Object.entries(device.address())
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  process.stdout.write(`${device.bedId} ${device.kind.padEnd(10)} ${device.id.padEnd(16)} ${where}\n`);
+}
+if (opts['devices-out']) {
+  writeFileSync(opts['devices-out'], `${JSON.stringify(ward.edgeDevices(), null, 2)}\n`);
+  process.stdout.write(`devices section written to ${opts['devices-out']}\n`);
+}
+process.stdout.write(`wardgate-sim: ${beds} beds running; Ctrl-C to stop\n`);
+
+const shutdown = async () => {
+  await ward.stop();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,7 @@
+export * from './device.ts';
+export * from './monitor.ts';
+export * from './oximeter.ts';
+export * from './physiology.ts';
+export * from './pump.ts';
+export * from './ventilator.ts';
+export * from './ward.ts';
