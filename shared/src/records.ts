@@ -9,8 +9,11 @@ export type Quality = z.infer<typeof Quality>;
 const Id = z
   .string()
   .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash or underscore');
+  .max(32)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9.-]*$/,
+    'letters, digits, dot or dash (it becomes part of FHIR ids)',
+  );
 
 export const DeviceId = Id;
 export const BedId = Id;

@@ -10,7 +10,7 @@ export const STREAMS_IN_PRIORITY: readonly Stream[] = ['alarms', 'readings'];
 
 export const GatewayId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
+  .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31');
 export type GatewayId = z.infer<typeof GatewayId>;
 
 export type UpChannel = Stream | 'status';
