@@ -9,11 +9,17 @@ export const DEVICE_KINDS: readonly DeviceKind[] = ['monitor', 'ventilator', 'pu
 export interface ParameterTerm {
   /** MDC reference id, e.g. MDC_ECG_HEART_RATE. The key used everywhere in wardgate. */
   mdc: string;
-  /** MDC context-free numeric code (partition × 2^16 + term code). */
+  /**
+   * MDC context-free numeric code (partition × 2^16 + term code). Partition 2 (SCADA) for
+   * measurements, partition 258 for the ventilator `_SETTING` variants.
+   */
   mdcCode: number;
-  /** LOINC code and its display. */
-  loinc: string;
-  loincDisplay: string;
+  /**
+   * LOINC code and its display. Absent where no LOINC term exists for the parameter (the infusion
+   * pump rows): the cloud then codes that Observation with the MDC code only.
+   */
+  loinc?: string;
+  loincDisplay?: string;
   /** Short display for screens. */
   display: string;
   /** UCUM unit code (FHIR valueQuantity.code) and its MDC unit term (HL7 OBX-6). */
@@ -35,7 +41,7 @@ const U = {
   cmH2O: { ucum: 'cm[H2O]', mdcUnit: 'MDC_DIM_CM_H2O', mdcUnitCode: 266048 },
   degC: { ucum: 'Cel', mdcUnit: 'MDC_DIM_DEGC', mdcUnitCode: 268192 },
   mL: { ucum: 'mL', mdcUnit: 'MDC_DIM_MILLI_L', mdcUnitCode: 263762 },
-  lPerMin: { ucum: 'L/min', mdcUnit: 'MDC_DIM_L_PER_MIN', mdcUnitCode: 265232 },
+  lPerMin: { ucum: 'L/min', mdcUnit: 'MDC_DIM_X_L_PER_MIN', mdcUnitCode: 265216 },
   mLPerH: { ucum: 'mL/h', mdcUnit: 'MDC_DIM_MILLI_L_PER_HR', mdcUnitCode: 265266 },
 } as const;
 
@@ -124,7 +130,7 @@ export const PARAMETERS: readonly ParameterTerm[] = [
   {
     mdc: 'MDC_AWAY_CO2_ET',
     mdcCode: 151708,
-    loinc: '19889-5',
+    loinc: '19891-1',
     loincDisplay: 'Carbon dioxide [Partial pressure] in Exhaled gas --at end expiration',
     display: 'etCO2',
     ...U.mmHg,
@@ -133,7 +139,9 @@ export const PARAMETERS: readonly ParameterTerm[] = [
   // ventilator
   {
     mdc: 'MDC_VENT_RESP_RATE_SETTING',
-    mdcCode: 151586,
+    // Settings partition 258 with the term code of MDC_VENT_RESP_RATE (20514); derived, see
+    // TERMINOLOGY.md.
+    mdcCode: 16928802,
     loinc: '19834-1',
     loincDisplay: 'Breath rate setting Ventilator',
     display: 'RR set',
@@ -154,23 +162,23 @@ export const PARAMETERS: readonly ParameterTerm[] = [
     mdc: 'MDC_VOL_AWAY_TIDAL',
     mdcCode: 151868,
     loinc: '76222-9',
-    loincDisplay: 'Tidal volume ventilator',
+    loincDisplay: 'Tidal volume Ventilator --on ventilator',
     display: 'Vt',
     ...U.mL,
     kinds: ['ventilator'],
   },
   {
     mdc: 'MDC_PRESS_AWAY_END_EXP_POS',
-    mdcCode: 151976,
+    mdcCode: 151804,
     loinc: '76248-4',
-    loincDisplay: 'Positive end expiratory pressure Respiratory system --on ventilator',
+    loincDisplay: 'PEEP Respiratory system --on ventilator',
     display: 'PEEP',
     ...U.cmH2O,
     kinds: ['ventilator'],
   },
   {
     mdc: 'MDC_PRESS_AWAY_INSP_PEAK',
-    mdcCode: 151795,
+    mdcCode: 151817,
     loinc: '76531-3',
     loincDisplay: 'Pressure.max Respiratory system airway --on ventilator',
     display: 'Ppeak',
@@ -190,7 +198,7 @@ export const PARAMETERS: readonly ParameterTerm[] = [
     mdc: 'MDC_VOL_MINUTE_AWAY',
     mdcCode: 151880,
     loinc: '76009-0',
-    loincDisplay: 'Minute volume expired',
+    loincDisplay: 'Inspired minute Volume during Mechanical ventilation',
     display: 'MV',
     ...U.lPerMin,
     kinds: ['ventilator'],
@@ -199,17 +207,13 @@ export const PARAMETERS: readonly ParameterTerm[] = [
   {
     mdc: 'MDC_FLOW_FLUID_PUMP',
     mdcCode: 157784,
-    loinc: '99999-9',
-    loincDisplay: 'Infusion rate',
     display: 'Rate',
     ...U.mLPerH,
     kinds: ['pump'],
   },
   {
     mdc: 'MDC_VOL_FLUID_TBI',
-    mdcCode: 157872,
-    loinc: '99999-9',
-    loincDisplay: 'Volume to be infused',
+    mdcCode: 157884,
     display: 'VTBI',
     ...U.mL,
     setting: true,
@@ -218,17 +222,15 @@ export const PARAMETERS: readonly ParameterTerm[] = [
   {
     mdc: 'MDC_VOL_FLUID_DELIV',
     mdcCode: 157864,
-    loinc: '99999-9',
-    loincDisplay: 'Volume infused',
     display: 'Vol inf',
     ...U.mL,
     kinds: ['pump'],
   },
   {
     mdc: 'MDC_PRESS_FLUID_LINE',
-    mdcCode: 157000,
-    loinc: '99999-9',
-    loincDisplay: 'Infusion line pressure',
+    // No standard 11073 term for infusion line pressure was found; the code is in the
+    // manufacturer-private range of partition 2 (2::0xF000). See TERMINOLOGY.md.
+    mdcCode: 192512,
     display: 'Line P',
     ...U.mmHg,
     kinds: ['pump'],
@@ -236,9 +238,9 @@ export const PARAMETERS: readonly ParameterTerm[] = [
   // pulse oximeter (SpO2 and pulse rate above)
   {
     mdc: 'MDC_PULS_OXIM_PERF_REL',
-    mdcCode: 150488,
+    mdcCode: 150448,
     loinc: '61006-3',
-    loincDisplay: 'Perfusion index Blood by Pulse oximetry',
+    loincDisplay: 'Perfusion index Tissue by Pulse oximetry',
     display: 'PI',
     ...U.percent,
     kinds: ['oximeter'],
