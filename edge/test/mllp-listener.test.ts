@@ -1,0 +1,342 @@
+import net from 'node:net';
+import {
+  buildOru,
+  type DeviceState,
+  frameMllp,
+  MllpDecoder,
+  parametersOf,
+  parseHl7,
+  type ReadingInput,
+  readAck,
+} from '@wardgate/shared';
+import { waitFor } from '@wardgate/shared/testing';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PatientMonitorSim } from '../../hardware-sim/src/monitor.ts';
+import { PatientModel } from '../../hardware-sim/src/physiology.ts';
+import { MllpListenerDriver } from '../src/drivers/mllp-listener.ts';
+import type { DeviceAlarmSignal, DriverSink } from '../src/drivers/types.ts';
+
+class RecordingSink implements DriverSink {
+  readonly batches: ReadingInput[][] = [];
+  readonly statuses: { deviceId: string; state: DeviceState; error?: string }[] = [];
+  readonly frameErrors: { deviceId: string | null; message: string }[] = [];
+  readonly alarms: DeviceAlarmSignal[] = [];
+  readings(batch: ReadingInput[]) {
+    this.batches.push(batch);
+  }
+  deviceAlarm(signal: DeviceAlarmSignal) {
+    this.alarms.push(signal);
+  }
+  status(deviceId: string, state: DeviceState, error?: string) {
+    this.statuses.push({ deviceId, state, error });
+  }
+  frameError(deviceId: string | null, error: Error) {
+    this.frameErrors.push({ deviceId, message: error.message });
+  }
+  readingsOf(deviceId: string) {
+    return this.batches.flat().filter((r) => r.deviceId === deviceId);
+  }
+  statusesOf(deviceId: string) {
+    return this.statuses.filter((s) => s.deviceId === deviceId).map((s) => s.state);
+  }
+}
+
+const sink = new RecordingSink();
+const driver = new MllpListenerDriver({
+  host: '127.0.0.1',
+  port: 0,
+  devices: [
+    { id: 'bed-1-monitor', bed: 'icu-1' },
+    { id: 'bed-2-monitor', bed: 'icu-2' },
+    { id: 'bed-3-monitor', bed: 'icu-3', silentAfterSeconds: 0.3 },
+    { id: 'raw-monitor', bed: 'icu-9' },
+  ],
+  maxFrameBytes: 4096,
+});
+const sims: PatientMonitorSim[] = [];
+const sockets: net.Socket[] = [];
+
+const monitor = (id: string, bedId: string) => {
+  const sim = new PatientMonitorSim({
+    id,
+    bedId,
+    patient: new PatientModel({ seed: sims.length + 1 }),
+    gateway: driver.address(),
+    intervalMs: 50,
+    reconnectMinMs: 20,
+    reconnectMaxMs: 200,
+  });
+  sims.push(sim);
+  return sim;
+};
+
+/** A bare TCP client collecting the ACK frames the listener sends back. */
+async function rawClient() {
+  const socket = net.connect(driver.address());
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const decoder = new MllpDecoder();
+  const acks: ReturnType<typeof readAck>[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    for (const e of decoder.push(chunk))
+      if (e.kind === 'frame') acks.push(readAck(parseHl7(e.text)));
+  });
+  return { socket, acks };
+}
+
+const statsOf = (id: string) => driver.stats().find((s) => s.deviceId === id)!;
+
+test.before(async () => {
+  await driver.start(sink);
+});
+
+test.after(async () => {
+  await Promise.all(sims.map((s) => s.stop()));
+  for (const socket of sockets) socket.destroy();
+  await driver.stop();
+});
+
+test('binds a real port and lists its devices', () => {
+  const { host, port } = driver.address();
+  assert.is(host, '127.0.0.1');
+  assert.ok(port > 0);
+  assert.equal(driver.deviceIds, [
+    'bed-1-monitor',
+    'bed-2-monitor',
+    'bed-3-monitor',
+    'raw-monitor',
+  ]);
+  assert.is(driver.type, 'hl7-mllp');
+});
+
+test('two monitors at once: all nine parameters arrive with the configured bed, ACKs counted', async () => {
+  const one = monitor('bed-1-monitor', 'bed-1');
+  const two = monitor('bed-2-monitor', 'bed-2');
+  await Promise.all([one.start(), two.start()]);
+  await waitFor(() => one.counters.acked >= 3 && two.counters.acked >= 3, { what: 'acks' });
+
+  const expected = parametersOf('monitor')
+    .map((t) => t.mdc)
+    .sort();
+  for (const [id, bed] of [
+    ['bed-1-monitor', 'icu-1'],
+    ['bed-2-monitor', 'icu-2'],
+  ]) {
+    const readings = sink.readingsOf(id);
+    assert.equal([...new Set(readings.map((r) => r.parameter))].sort(), expected);
+    for (const r of readings) {
+      assert.is(r.bedId, bed);
+      assert.is(r.unit, parametersOf('monitor').find((t) => t.mdc === r.parameter)!.ucum);
+      assert.is(r.quality, 'valid');
+      assert.ok(Number.isFinite(r.value));
+      assert.ok(r.gatewayTime >= r.deviceTime);
+    }
+    const stats = statsOf(id);
+    assert.is(stats.state, 'online');
+    assert.ok(stats.messages >= 3);
+    assert.is(stats.errors, 0);
+    assert.match(stats.detail, /^hl7-mllp listener 127\.0\.0\.1:\d+ from 127\.0\.0\.1:\d+$/);
+  }
+  assert.is(sink.statusesOf('bed-1-monitor')[0], 'online');
+  assert.is(one.counters.rejected, 0);
+  assert.is(one.counters.unmatched, 0);
+  assert.ok(one.counters.sent - one.counters.acked <= 1, 'at most one message awaits its ACK');
+  await Promise.all([one.stop(), two.stop()]);
+});
+
+test('an unknown device is answered AR and counted against no device', async () => {
+  const before = driver.unattributedErrors;
+  const stranger = monitor('stranger-monitor', 'bed-7');
+  await stranger.start();
+  await waitFor(() => stranger.counters.rejected >= 1, { what: 'AR for the unknown device' });
+  await stranger.stop();
+  assert.is(stranger.counters.acked, 0);
+  assert.is(stranger.lastRejection?.code, 'AR');
+  assert.match(stranger.lastRejection!.text, /unknown device "stranger-monitor"/);
+  assert.ok(driver.unattributedErrors > before);
+  assert.ok(
+    sink.frameErrors.some((e) => e.deviceId === null && /stranger-monitor/.test(e.message)),
+  );
+  assert.equal(sink.readingsOf('stranger-monitor'), []);
+});
+
+test('garbage and a malformed frame are errors; the listener keeps serving', async () => {
+  const before = driver.unattributedErrors;
+  const { socket, acks } = await rawClient();
+  socket.write(Buffer.concat([Buffer.from('hello?'), frameMllp('MSH|^~\rnot really|x\r')]));
+  await waitFor(() => acks.length === 1, { what: 'AR for the malformed frame' });
+  assert.is(acks[0].code, 'AR');
+  assert.match(acks[0].text, /encoding characters/);
+  assert.is(driver.unattributedErrors, before + 2);
+  assert.ok(sink.frameErrors.some((e) => /bytes outside an MLLP frame/.test(e.message)));
+
+  const hr = parametersOf('monitor')[0];
+  const good = (controlId: string, value: number) =>
+    frameMllp(
+      buildOru({
+        controlId,
+        sendingApp: 'raw-monitor',
+        bedId: 'ignored',
+        time: Date.now(),
+        observations: [{ parameter: hr.mdc, value }],
+      }),
+    );
+  socket.write(good('raw-1', 61));
+  await waitFor(() => acks.length === 2, { what: 'AA after the errors' });
+  assert.equal(acks[1], { code: 'AA', controlId: 'raw-1', text: '' });
+
+  // An over-long frame is dropped (and now blamed on the device this connection carries).
+  socket.write(Buffer.concat([frameMllp(`MSH|${'x'.repeat(5000)}`), good('raw-1b', 62)]));
+  await waitFor(() => acks.length === 3, { what: 'AA after the over-long frame' });
+  assert.equal(acks[2], { code: 'AA', controlId: 'raw-1b', text: '' });
+  assert.equal(
+    sink.readingsOf('raw-monitor').map((r) => [r.bedId, r.value]),
+    [
+      ['icu-9', 61],
+      ['icu-9', 62],
+    ],
+  );
+  assert.match(statsOf('raw-monitor').lastError ?? '', /longer than 4096 bytes/);
+  assert.is(statsOf('raw-monitor').errors, 1);
+});
+
+test('bad OBX: good observations kept, AE with the problem; ORU^R40 answered AE', async () => {
+  const { socket, acks } = await rawClient();
+  const errorsBefore = statsOf('raw-monitor').errors;
+  const readingsBefore = sink.readingsOf('raw-monitor').length;
+  const partly = buildOru({
+    controlId: 'raw-2',
+    sendingApp: 'raw-monitor',
+    bedId: 'x',
+    time: Date.now(),
+    observations: [{ parameter: 'MDC_RESP_RATE', value: 14 }],
+  }).concat('OBX|2|NM|424242^MDC_MADE_UP^MDC||5|262688^MDC_DIM_PERCENT^MDC|||||R\r');
+  socket.write(frameMllp(partly));
+  await waitFor(() => acks.length === 1, { what: 'AE' });
+  assert.is(acks[0].code, 'AE');
+  assert.is(acks[0].controlId, 'raw-2');
+  assert.match(acks[0].text, /unknown observation code/);
+  const added = sink.readingsOf('raw-monitor').slice(readingsBefore);
+  assert.equal(
+    added.map((r) => [r.parameter, r.value]),
+    [['MDC_RESP_RATE', 14]],
+  );
+
+  const alarm = buildOru({
+    controlId: 'raw-3',
+    sendingApp: 'raw-monitor',
+    bedId: 'x',
+    time: Date.now(),
+    observations: [],
+  }).replace('ORU^R01^ORU_R01', 'ORU^R40^ORU_R40');
+  socket.write(frameMllp(alarm));
+  await waitFor(() => acks.length === 2, { what: 'AE for ORU^R40' });
+  assert.equal(acks[1], {
+    code: 'AE',
+    controlId: 'raw-3',
+    text: 'message type not supported by this gateway yet',
+  });
+  assert.is(statsOf('raw-monitor').errors, errorsBefore + 2);
+  assert.equal(sink.alarms, []);
+});
+
+test('silence flips a device offline and its next message brings it back online', async () => {
+  // A raw client keeps its connection open, so only the silence timer can take the device offline.
+  const { socket, acks } = await rawClient();
+  const send = (controlId: string) =>
+    socket.write(
+      frameMllp(
+        buildOru({
+          controlId,
+          sendingApp: 'bed-3-monitor',
+          bedId: 'bed-3',
+          time: Date.now(),
+          observations: [{ parameter: 'MDC_TEMP_BODY', value: 37.1 }],
+        }),
+      ),
+    );
+  send('s-1');
+  await waitFor(() => acks.length === 1, { what: 'first ACK' });
+  assert.is(statsOf('bed-3-monitor').state, 'online');
+  const seen = sink.statusesOf('bed-3-monitor').length;
+  await waitFor(() => sink.statusesOf('bed-3-monitor').length > seen, { what: 'offline' });
+  const offline = sink.statuses.filter((s) => s.deviceId === 'bed-3-monitor').at(-1)!;
+  assert.is(offline.state, 'offline');
+  assert.is(offline.error, 'no message for 0.3 s');
+  assert.is(statsOf('bed-3-monitor').state, 'offline');
+
+  send('s-2');
+  await waitFor(() => sink.statusesOf('bed-3-monitor').at(-1) === 'online', {
+    what: 'online again',
+  });
+  assert.is(statsOf('bed-3-monitor').messages, 2);
+});
+
+test('a monitor reconnects after its connection drops and is acked again', async () => {
+  const sim = monitor('bed-2-monitor', 'bed-2');
+  await sim.start();
+  await waitFor(() => sim.counters.acked >= 1, { what: 'first ack' });
+  await sim.stop();
+  const acked = sim.counters.acked;
+  await sim.start();
+  await waitFor(() => sim.counters.acked > acked && sim.counters.connects === 2, {
+    what: 'ack after reconnect',
+  });
+  await sim.stop();
+});
+
+test('a monitor started before the gateway listens keeps retrying with backoff', async () => {
+  const spare = net.createServer();
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+  const { port } = spare.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  const gateway = new MllpListenerDriver({
+    host: '127.0.0.1',
+    port,
+    devices: [{ id: 'late-monitor', bed: 'icu-5' }],
+  });
+  const late = new PatientMonitorSim({
+    id: 'late-monitor',
+    bedId: 'bed-5',
+    patient: new PatientModel({ seed: 5 }),
+    gateway: { host: '127.0.0.1', port },
+    intervalMs: 50,
+    reconnectMinMs: 20,
+    reconnectMaxMs: 100,
+  });
+  sims.push(late);
+  const lateSink = new RecordingSink();
+  try {
+    await late.start();
+    await waitFor(() => late.counters.connectFailures >= 2, { what: 'refused connects' });
+    assert.is(late.isConnected, false);
+    await gateway.start(lateSink);
+    await waitFor(() => late.counters.acked >= 1, { what: 'ack once the gateway is up' });
+    assert.ok(lateSink.readingsOf('late-monitor').every((r) => r.bedId === 'icu-5'));
+  } finally {
+    await late.stop();
+    await gateway.stop();
+  }
+});
+
+test('stop() closes the listener', async () => {
+  const { port } = driver.address();
+  await Promise.all(sims.map((s) => s.stop()));
+  for (const socket of sockets) socket.destroy();
+  await driver.stop();
+  const refused = await new Promise<string>((resolve) => {
+    const probe = net.connect({ host: '127.0.0.1', port });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve('connected');
+    });
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+  assert.is(refused, 'ECONNREFUSED');
+});
+
+test.run();

@@ -1,0 +1,3 @@
+export * from './message.ts';
+export * from './mllp.ts';
+export * from './pcd01.ts';
