@@ -29,7 +29,10 @@ test('the example config written by init is valid and fills defaults', () => {
 });
 
 test('a wrong field is reported with its path, problem and line', () => {
-  const text = EXAMPLE_CONFIG.replace('    port: 502\n    unitId: 1\n    profile: sim-ventilator-v1', '    port: "five"\n    unitId: 1\n    profile: sim-ventilator-v1');
+  const text = EXAMPLE_CONFIG.replace(
+    '    port: 502\n    unitId: 1\n    profile: sim-ventilator-v1',
+    '    port: "five"\n    unitId: 1\n    profile: sim-ventilator-v1',
+  );
   const problems = problemsOf(text);
   assert.is(problems.length, 1);
   assert.is(problems[0].field, 'devices[1].port');
@@ -79,7 +82,12 @@ devices:
   - { id: m1, kind: monitor, bed: bed-2, driver: hl7-mllp }
 `;
   const problems = problemsOf(text);
-  assert.ok(problems.some((p) => p.field === 'devices[1].id' && /duplicate device id "m1"/.test(p.message) && p.line === 5));
+  assert.ok(
+    problems.some(
+      (p) =>
+        p.field === 'devices[1].id' && /duplicate device id "m1"/.test(p.message) && p.line === 5,
+    ),
+  );
   assert.ok(problems.some((p) => p.field === 'devices[0].driver' && /mllp/.test(p.message)));
 });
 

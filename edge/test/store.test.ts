@@ -28,11 +28,17 @@ test('readings get consecutive seqs, are in WAL mode and read back as valid Read
   const store = new EdgeStore(freshFile());
   try {
     const stored = store.appendReadings([reading(1), reading(2), reading(3)]);
-    assert.equal(stored.map((r) => r.seq), [1, 2, 3]);
+    assert.equal(
+      stored.map((r) => r.seq),
+      [1, 2, 3],
+    );
     const pending = store.pending('readings', 0, 10);
     assert.is(pending.length, 3);
     for (const r of pending) Reading.parse(r);
-    assert.equal(store.pending('readings', 2, 10).map((r) => r.seq), [3]);
+    assert.equal(
+      store.pending('readings', 2, 10).map((r) => r.seq),
+      [3],
+    );
     assert.is(store.backlog('readings'), 3);
     assert.is(store.db.$client.pragma('journal_mode', { simple: true }), 'wal');
     assert.is(store.db.$client.pragma('synchronous', { simple: true }), 2);
@@ -46,7 +52,17 @@ test('seq survives a restart, and is never reused after acked rows are pruned', 
   let store = new EdgeStore(file);
   store.appendReadings([reading(1, 1000), reading(2, 2000)]);
   store.appendAlarmEvents([
-    { alarmId: 'a1', deviceId: 'bed-1-vent', bedId: 'bed-1', source: 'device', condition: 'X', priority: 'high', kind: 'physiological', transition: 'raised', time: 5 },
+    {
+      alarmId: 'a1',
+      deviceId: 'bed-1-vent',
+      bedId: 'bed-1',
+      source: 'device',
+      condition: 'X',
+      priority: 'high',
+      kind: 'physiological',
+      transition: 'raised',
+      time: 5,
+    },
   ]);
   assert.ok(store.ack('readings', 2));
   assert.is(store.pruneAckedReadings(10_000), 2);
@@ -54,13 +70,38 @@ test('seq survives a restart, and is never reused after acked rows are pruned', 
 
   store = new EdgeStore(file);
   try {
-    assert.equal(store.cursor('readings'), { lastSeq: 2, ackedUpTo: 2, ackedAt: store.cursor('readings').ackedAt });
-    assert.equal(store.appendReadings([reading(3)]).map((r) => r.seq), [3]);
-    assert.equal(store.appendAlarmEvents([
-      { alarmId: 'a1', deviceId: 'bed-1-vent', bedId: 'bed-1', source: 'device', condition: 'X', priority: 'high', kind: 'physiological', transition: 'cleared', time: 6 },
-    ]).map((e) => e.seq), [2]);
+    assert.equal(store.cursor('readings'), {
+      lastSeq: 2,
+      ackedUpTo: 2,
+      ackedAt: store.cursor('readings').ackedAt,
+    });
+    assert.equal(
+      store.appendReadings([reading(3)]).map((r) => r.seq),
+      [3],
+    );
+    assert.equal(
+      store
+        .appendAlarmEvents([
+          {
+            alarmId: 'a1',
+            deviceId: 'bed-1-vent',
+            bedId: 'bed-1',
+            source: 'device',
+            condition: 'X',
+            priority: 'high',
+            kind: 'physiological',
+            transition: 'cleared',
+            time: 6,
+          },
+        ])
+        .map((e) => e.seq),
+      [2],
+    );
     const alarms = store.pending('alarms', 0, 10);
-    assert.equal(alarms.map((a) => a.transition), ['raised', 'cleared']);
+    assert.equal(
+      alarms.map((a) => a.transition),
+      ['raised', 'cleared'],
+    );
     assert.not.ok('parameter' in alarms[0], 'absent optional fields stay absent');
   } finally {
     store.close();
@@ -75,7 +116,10 @@ test('acks only move forward and never past the last seq; pruning never touches 
     assert.ok(store.ack('readings', 2));
     assert.not.ok(store.ack('readings', 1), 'acks never move backwards');
     assert.is(store.pruneAckedReadings(Number.MAX_SAFE_INTEGER), 2);
-    assert.equal(store.pending('readings', 0, 10).map((r) => r.seq), [3]);
+    assert.equal(
+      store.pending('readings', 0, 10).map((r) => r.seq),
+      [3],
+    );
   } finally {
     store.close();
   }
@@ -85,7 +129,9 @@ test('the reading writer coalesces small batches into one transaction and keeps 
   const store = new EdgeStore(freshFile());
   const writer = new ReadingWriter(store, { windowMs: 5 });
   try {
-    const committed = new Promise<number>((resolve) => store.once('appended', (_s, last) => resolve(last)));
+    const committed = new Promise<number>((resolve) =>
+      store.once('appended', (_s, last) => resolve(last)),
+    );
     for (let i = 0; i < 10; i++) writer.write([reading(i * 2), reading(i * 2 + 1)]);
     assert.is(store.backlog('readings'), 0, 'nothing committed before the window closes');
     assert.is(await committed, 20);
@@ -115,7 +161,10 @@ test('a failed commit keeps the readings and the writer commits them once the st
     assert.is(writer.heldCount, 1);
     assert.is(store.cursor('readings').lastSeq, 0, 'a failed transaction hands out no seq');
     store.db.$client.exec('DROP TRIGGER refuse');
-    assert.equal(writer.flush().map((r) => r.seq), [1]);
+    assert.equal(
+      writer.flush().map((r) => r.seq),
+      [1],
+    );
     assert.is(writer.heldCount, 0);
   } finally {
     writer.close();
