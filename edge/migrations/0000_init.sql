@@ -29,7 +29,6 @@ CREATE TABLE `readings` (
 	`quality` text NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `readings_bed_time` ON `readings` (`bed_id`,`device_time`);--> statement-breakpoint
 CREATE TABLE `settings` (
 	`key` text PRIMARY KEY NOT NULL,
 	`json` text NOT NULL,

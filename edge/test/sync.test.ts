@@ -44,7 +44,6 @@ class TestBroker {
     this.aedes = null;
     this.server = null;
     await new Promise<void>((resolve) => aedes?.close(() => resolve()));
-    server?.closeAllConnections?.();
     await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
   }
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Scenario, SCENARIOS } from './physiology.ts';
 import { Ward } from './ward.ts';
@@ -8,7 +8,7 @@ const HELP = `wardgate-sim — a simulated ward speaking the real device protoco
 Usage: wardgate-sim [options]
 
   --beds N                 beds to simulate, each with a monitor, ventilator, pump, oximeter (default 4)
-  --gateway HOST:PORT      the gateway's HL7/MLLP listener the monitors push to (default 127.0.0.1:2575)
+  --gateway HOST:PORT      the gateway's HL7/MLLP listener the monitors push to (default 127.0.0.1:4791)
   --host HOST              address the Modbus and serial-server devices listen on (default 127.0.0.1)
   --base-port PORT         first listening port, 3 per bed (default: any free port)
   --scenario BED=NAME      a bed's scenario: ${SCENARIOS.join(' | ')} (repeatable; default stable)
@@ -75,7 +75,7 @@ for (const s of opts.scenario ?? []) {
 
 const ward = new Ward({
   beds,
-  gateway: parseHostPort(opts.gateway ?? '127.0.0.1:2575', '--gateway'),
+  gateway: parseHostPort(opts.gateway ?? '127.0.0.1:4791', '--gateway'),
   host: opts.host,
   basePort: positiveInt(opts['base-port'], '--base-port', 0),
   scenarios,
@@ -97,7 +97,10 @@ for (const device of ward.devices) {
   process.stdout.write(`${device.bedId} ${device.kind.padEnd(10)} ${device.id.padEnd(16)} ${where}\n`);
 }
 if (opts['devices-out']) {
-  writeFileSync(opts['devices-out'], `${JSON.stringify(ward.edgeDevices(), null, 2)}\n`);
+  // Written whole, then renamed: whoever waits for the file never reads half of it.
+  const partial = `${opts['devices-out']}.partial`;
+  writeFileSync(partial, `${JSON.stringify(ward.edgeDevices(), null, 2)}\n`);
+  renameSync(partial, opts['devices-out']);
   process.stdout.write(`devices section written to ${opts['devices-out']}\n`);
 }
 process.stdout.write(`wardgate-sim: ${beds} beds running; Ctrl-C to stop\n`);

@@ -1,5 +1,5 @@
-import type { Reading, ReadingInput } from '@wardgate/shared';
-import type { EdgeStore } from './store.ts';
+import type { ReadingInput } from '@wardgate/shared';
+import type { EdgeStore, SeqRange } from './store.ts';
 
 export interface ReadingWriterOptions {
   /** Longest a reading waits in memory before its transaction: what a power cut can lose. */
@@ -54,23 +54,23 @@ export class ReadingWriter {
     return this.held.length;
   }
 
-  /** Commits everything held now. Returns the stored readings (empty when the commit failed). */
-  flush(): Reading[] {
+  /** Commits everything held now. Returns the seqs stored (null when nothing was committed). */
+  flush(): SeqRange | null {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.held.length === 0) return [];
+    if (this.held.length === 0) return null;
     const batch = this.held;
     try {
       const stored = this.store.appendReadings(batch);
       this.held = [];
-      this.committed += stored.length;
+      this.committed += batch.length;
       this.transactions++;
       return stored;
     } catch (error) {
       this.failures++;
       this.onError(error as Error);
       this.timer = setTimeout(() => this.flush(), Math.max(this.windowMs, 1000));
-      return [];
+      return null;
     }
   }
 

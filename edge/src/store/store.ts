@@ -2,21 +2,22 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type {
-  AlarmEvent,
-  AlarmEventInput,
-  Reading,
-  ReadingInput,
-  RecordOf,
-  Stream,
-} from '@wardgate/shared';
+import type { AlarmEvent, AlarmEventInput, ReadingInput, RecordOf, Stream } from '@wardgate/shared';
 import Sqlite from 'better-sqlite3';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.ts';
 
+const READINGS_PER_STATEMENT = 20;
+
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** The seqs a committed append received: firstSeq..lastSeq (empty when lastSeq < firstSeq). */
+export interface SeqRange {
+  firstSeq: number;
+  lastSeq: number;
+}
 
 export interface StreamCursor {
   lastSeq: number;
@@ -35,9 +36,11 @@ type StoreEvents = { appended: [stream: Stream, lastSeq: number] };
 export class EdgeStore extends EventEmitter<StoreEvents> {
   readonly file: string;
   readonly db: BetterSQLite3Database<typeof schema>;
-  private readonly sqlite: Sqlite.Database;
+  /** The raw connection, for pragmas and tests; records go through the methods. */
+  readonly sqlite: Sqlite.Database;
   private readonly cursors = new Map<Stream, StreamCursor>();
-  private readonly insertReading;
+  private readonly insertReadingRow: Sqlite.Statement;
+  private readonly insertReadingRows: Sqlite.Statement;
   private readonly insertAlarm;
   private readonly saveLastSeq;
 
@@ -67,20 +70,11 @@ export class EdgeStore extends EventEmitter<StoreEvents> {
       });
 
     const p = (name: string) => sql.placeholder(name);
-    this.insertReading = this.db
-      .insert(schema.readings)
-      .values({
-        seq: p('seq'),
-        deviceId: p('deviceId'),
-        bedId: p('bedId'),
-        parameter: p('parameter'),
-        value: p('value'),
-        unit: p('unit'),
-        deviceTime: p('deviceTime'),
-        gatewayTime: p('gatewayTime'),
-        quality: p('quality'),
-      })
-      .prepare();
+    const readingRow = '(?,?,?,?,?,?,?,?,?)';
+    const insertReadingsSql = (rows: number) =>
+      `INSERT INTO readings (seq, device_id, bed_id, parameter, value, unit, device_time, gateway_time, quality) VALUES ${Array(rows).fill(readingRow).join(',')}`;
+    this.insertReadingRow = this.sqlite.prepare(insertReadingsSql(1));
+    this.insertReadingRows = this.sqlite.prepare(insertReadingsSql(READINGS_PER_STATEMENT));
     this.insertAlarm = this.db
       .insert(schema.alarmEvents)
       .values({
@@ -118,42 +112,51 @@ export class EdgeStore extends EventEmitter<StoreEvents> {
     return c.lastSeq - c.ackedUpTo;
   }
 
-  /** Stores readings in one transaction; returns them with their seq once committed. */
-  appendReadings(inputs: readonly ReadingInput[]): Reading[] {
-    return this.append('readings', inputs, (record) => this.insertReading.run(record));
+  /** Stores readings in one transaction; returns their seqs once committed. */
+  appendReadings(inputs: readonly ReadingInput[]): SeqRange {
+    return this.append('readings', inputs.length, (firstSeq) => {
+      // The hot path: rows go in as multi-row statements (several times faster than row by row).
+      const args: unknown[] = [];
+      let i = 0;
+      for (; i + READINGS_PER_STATEMENT <= inputs.length; i += READINGS_PER_STATEMENT) {
+        args.length = 0;
+        for (let j = i; j < i + READINGS_PER_STATEMENT; j++)
+          pushReading(args, inputs[j], firstSeq + j);
+        this.insertReadingRows.run(args);
+      }
+      for (; i < inputs.length; i++)
+        this.insertReadingRow.run(pushReading([], inputs[i], firstSeq + i));
+    });
   }
 
   appendAlarmEvents(inputs: readonly AlarmEventInput[]): AlarmEvent[] {
-    return this.append('alarms', inputs, (record) =>
-      this.insertAlarm.run({
-        ...record,
-        parameter: record.parameter ?? null,
-        value: record.value ?? null,
-        limit: record.limit ?? null,
-        actor: record.actor ?? null,
-        message: record.message ?? null,
-      }),
-    );
+    const { firstSeq } = this.append('alarms', inputs.length, (first) => {
+      for (const [i, event] of inputs.entries())
+        this.insertAlarm.run({
+          ...event,
+          seq: first + i,
+          parameter: event.parameter ?? null,
+          value: event.value ?? null,
+          limit: event.limit ?? null,
+          actor: event.actor ?? null,
+          message: event.message ?? null,
+        });
+    });
+    return inputs.map((event, i) => ({ ...event, seq: firstSeq + i }));
   }
 
-  private append<S extends Stream>(
-    stream: S,
-    inputs: readonly Omit<RecordOf<S>, 'seq'>[],
-    insert: (record: RecordOf<S>) => unknown,
-  ): RecordOf<S>[] {
-    if (inputs.length === 0) return [];
+  /** Takes the next `count` seqs of the stream and runs `insertAll` with them in one transaction. */
+  private append(stream: Stream, count: number, insertAll: (firstSeq: number) => void): SeqRange {
     const cursor = this.cursors.get(stream) as StreamCursor;
-    const records = inputs.map(
-      (input, i) => ({ ...input, seq: cursor.lastSeq + i + 1 }) as RecordOf<S>,
-    );
-    const lastSeq = cursor.lastSeq + inputs.length;
+    const range = { firstSeq: cursor.lastSeq + 1, lastSeq: cursor.lastSeq + count };
+    if (count === 0) return range;
     this.sqlite.transaction(() => {
-      for (const record of records) insert(record);
-      this.saveLastSeq.run({ lastSeq, stream });
+      insertAll(range.firstSeq);
+      this.saveLastSeq.run({ lastSeq: range.lastSeq, stream });
     })();
-    cursor.lastSeq = lastSeq;
-    this.emit('appended', stream, lastSeq);
-    return records;
+    cursor.lastSeq = range.lastSeq;
+    this.emit('appended', stream, range.lastSeq);
+    return range;
   }
 
   /** The next records to send: seq > afterSeq, in order. */
@@ -229,6 +232,21 @@ export class EdgeStore extends EventEmitter<StoreEvents> {
   close(): void {
     if (this.sqlite.open) this.sqlite.close();
   }
+}
+
+function pushReading(args: unknown[], r: ReadingInput, seq: number): unknown[] {
+  args.push(
+    seq,
+    r.deviceId,
+    r.bedId,
+    r.parameter,
+    r.value,
+    r.unit,
+    r.deviceTime,
+    r.gatewayTime,
+    r.quality,
+  );
+  return args;
 }
 
 /** SQLite NULLs become absent optional fields, as the AlarmEvent schema has them. */
