@@ -1,0 +1,57 @@
+import { OFFSET_PARAM } from './search-params.ts';
+
+export interface SearchPage<R> {
+  /** Base URL of the FHIR endpoint, without a trailing slash. */
+  base: string;
+  resourceType: string;
+  /** The accepted search parameters (no `_count`/`_offset`), in request order. */
+  params: [string, string][];
+  count: number;
+  offset: number;
+  total: number;
+  resources: (R & { id: string })[];
+}
+
+export interface BundleLink {
+  relation: 'self' | 'first' | 'previous' | 'next';
+  url: string;
+}
+
+/**
+ * A searchset Bundle for one page of offset paging. `next` is present only when rows remain after
+ * this page, `previous` only when the page does not start at 0; links are GET URLs even when the
+ * search came as POST `_search`.
+ */
+export function searchsetBundle<R>(page: SearchPage<R>) {
+  const { base, resourceType, count, offset, total } = page;
+  const url = (pageOffset: number) => {
+    const pairs: [string, string][] = [...page.params, ['_count', String(count)]];
+    if (pageOffset > 0) pairs.push([OFFSET_PARAM, String(pageOffset)]);
+    const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+    return `${base}/${resourceType}?${query.join('&')}`;
+  };
+  const link: BundleLink[] = [
+    { relation: 'self', url: url(offset) },
+    { relation: 'first', url: url(0) },
+  ];
+  if (offset > 0 && count > 0) {
+    link.push({ relation: 'previous', url: url(Math.max(0, Math.min(offset, total) - count)) });
+  }
+  if (count > 0 && offset + count < total)
+    link.push({ relation: 'next', url: url(offset + count) });
+  return {
+    resourceType: 'Bundle' as const,
+    meta: { lastUpdated: new Date().toISOString() },
+    type: 'searchset' as const,
+    total,
+    link,
+    // FHIR JSON forbids empty arrays, so an empty page has no `entry` at all.
+    ...(page.resources.length > 0 && {
+      entry: page.resources.map((resource) => ({
+        fullUrl: `${base}/${resourceType}/${resource.id}`,
+        resource,
+        search: { mode: 'match' as const },
+      })),
+    }),
+  };
+}

@@ -1,0 +1,71 @@
+import { OBSERVATION_SEARCH } from './observation.ts';
+import { PATIENT_SEARCH } from './patient.ts';
+import type { ParamType, SearchSpec } from './search-params.ts';
+
+/** Canonical SearchParameter definitions of the standard parameters this server implements. */
+const DEFINITIONS: Record<string, string> = {
+  'Observation.patient': 'http://hl7.org/fhir/SearchParameter/clinical-patient',
+  'Observation.subject': 'http://hl7.org/fhir/SearchParameter/Observation-subject',
+  'Observation.code': 'http://hl7.org/fhir/SearchParameter/clinical-code',
+  'Observation.date': 'http://hl7.org/fhir/SearchParameter/clinical-date',
+  'Observation.device': 'http://hl7.org/fhir/SearchParameter/Observation-device',
+  'Patient.identifier': 'http://hl7.org/fhir/SearchParameter/Patient-identifier',
+  'Patient.name': 'http://hl7.org/fhir/SearchParameter/Patient-name',
+};
+
+const DOCUMENTATION: Record<string, string> = {
+  'Observation.date': 'Prefixes eq, ne, gt, lt, ge, le, sa, eb; dates without a time are UTC days.',
+  'Observation.code': 'LOINC (http://loinc.org) or MDC (urn:iso:std:iso:11073:10101) codes.',
+  'Observation.device': 'Device/{gatewayId}.{deviceId}',
+  _count: 'Page size, default 50, at most 1000.',
+  _sort: 'date, _lastUpdated; prefix "-" for descending; several keys comma-separated.',
+};
+
+function searchParams(spec: SearchSpec) {
+  const params: [string, ParamType | 'number' | 'special'][] = [
+    ...(Object.entries(spec.params) as [string, ParamType][]),
+    ['_count', 'number'],
+  ];
+  if (spec.sortKeys.length > 0) params.push(['_sort', 'special']);
+  return params.map(([name, type]) => {
+    const key = `${spec.resourceType}.${name}`;
+    const definition = DEFINITIONS[key];
+    const documentation = DOCUMENTATION[key] ?? DOCUMENTATION[name];
+    return {
+      name,
+      ...(definition && { definition }),
+      type,
+      ...(documentation && { documentation }),
+    };
+  });
+}
+
+const PUBLISHED = new Date().toISOString();
+
+/** Exactly what this API implements: read and search-type on Observation and Patient. */
+export function capabilityStatement(base: string) {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: PUBLISHED,
+    publisher: 'wardgate',
+    kind: 'instance',
+    software: { name: 'wardgate cloud' },
+    implementation: { description: 'wardgate FHIR R4 API (read-only)', url: base },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation:
+          'Searches page by offset: follow the Bundle next/previous links. Unknown search ' +
+          'parameters are rejected (strict handling).',
+        resource: [OBSERVATION_SEARCH, PATIENT_SEARCH].map((spec) => ({
+          type: spec.resourceType,
+          interaction: [{ code: 'read' }, { code: 'search-type' }],
+          searchParam: searchParams(spec),
+        })),
+      },
+    ],
+  };
+}

@@ -1,0 +1,125 @@
+import { type Context, Hono } from 'hono';
+import type { Db } from '../db/database.ts';
+import { searchsetBundle } from './bundle.ts';
+import { capabilityStatement } from './capability.ts';
+import { OBSERVATION_SEARCH, readObservation, searchObservations } from './observation.ts';
+import { FhirError, fhirJson, operationOutcome } from './operation-outcome.ts';
+import { PATIENT_SEARCH, readPatient, searchPatients } from './patient.ts';
+import { type ParsedSearch, parseSearch, type SearchSpec } from './search-params.ts';
+
+export interface FhirAppOptions {
+  /** Absolute base URL the API is reached at (e.g. https://host/fhir/R4); else from each request. */
+  baseUrl?: string;
+}
+
+type Search<R> = (db: Db, search: ParsedSearch) => Promise<{ total: number; resources: R[] }>;
+type Read<R> = (db: Db, id: string) => Promise<R | undefined>;
+
+/**
+ * The read-only FHIR R4 API (Observation from device readings, Patient, CapabilityStatement).
+ * Mount it at `/fhir/R4`; Bundle links are absolute URLs under `baseUrl`.
+ */
+export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
+  const app = new Hono();
+  const fixedBase = options.baseUrl?.replace(/\/+$/, '');
+  const baseOf = (c: Context) => {
+    if (fixedBase) return fixedBase;
+    const url = new URL(c.req.url);
+    // Whatever precedes our own route (`/metadata`, `/Type`, `/Type/x`) is where we are mounted.
+    return url.origin + url.pathname.replace(/\/(metadata|Observation|Patient)(\/[^/]*)?\/?$/, '');
+  };
+
+  app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
+
+  const resources: { spec: SearchSpec; search: Search<{ id: string }>; read: Read<unknown> }[] = [
+    { spec: OBSERVATION_SEARCH, search: searchObservations, read: readObservation },
+    { spec: PATIENT_SEARCH, search: searchPatients, read: readPatient },
+  ];
+  for (const { spec, search, read } of resources) {
+    const type = spec.resourceType;
+    app.get(`/${type}`, (c) => runSearch(c, spec, search, queryPairs(c)));
+    app.post(`/${type}/_search`, async (c) =>
+      runSearch(c, spec, search, [...queryPairs(c), ...(await formPairs(c))]),
+    );
+    app.all(`/${type}/_search`, methodNotAllowed('POST'));
+    app.get(`/${type}/:id`, async (c) => {
+      const id = c.req.param('id');
+      const resource = await read(db, id);
+      if (resource === undefined) {
+        throw new FhirError(404, 'not-found', `${type}/${id} is not known`);
+      }
+      return fhirJson(c, resource);
+    });
+    app.all(`/${type}`, methodNotAllowed('GET, HEAD'));
+    app.all(`/${type}/:id`, methodNotAllowed('GET, HEAD'));
+  }
+  app.all('/metadata', methodNotAllowed('GET, HEAD'));
+
+  async function runSearch<R extends { id: string }>(
+    c: Context,
+    spec: SearchSpec,
+    search: Search<R>,
+    pairs: [string, string][],
+  ): Promise<Response> {
+    const parsed = parseSearch(pairs, spec);
+    const { total, resources } = await search(db, parsed);
+    const bundle = searchsetBundle({
+      base: baseOf(c),
+      resourceType: spec.resourceType,
+      params: parsed.linkParams,
+      count: parsed.count,
+      offset: parsed.offset,
+      total,
+      resources,
+    });
+    return fhirJson(c, bundle);
+  }
+
+  app.notFound((c) =>
+    fhirJson(
+      c,
+      operationOutcome(
+        'not-found',
+        `No FHIR route for ${c.req.method} ${new URL(c.req.url).pathname}`,
+      ),
+      404,
+    ),
+  );
+  app.onError((error, c) => {
+    if (error instanceof FhirError) {
+      return fhirJson(c, operationOutcome(error.code, error.message), error.status);
+    }
+    console.error('fhir: request failed', c.req.method, c.req.url, error);
+    return fhirJson(c, operationOutcome('exception', 'Internal server error'), 500);
+  });
+  return app;
+}
+
+function queryPairs(c: Context): [string, string][] {
+  return [...new URL(c.req.url).searchParams];
+}
+
+async function formPairs(c: Context): Promise<[string, string][]> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
+    throw new FhirError(
+      415,
+      'not-supported',
+      `_search takes an application/x-www-form-urlencoded body, not "${type || 'none'}"`,
+    );
+  }
+  return [...new URLSearchParams(await c.req.text())];
+}
+
+function methodNotAllowed(allow: string) {
+  return (c: Context) =>
+    fhirJson(
+      c,
+      operationOutcome(
+        'not-supported',
+        `${c.req.method} is not allowed on ${new URL(c.req.url).pathname} (allowed: ${allow}); this API is read-only`,
+      ),
+      405,
+      { Allow: allow },
+    );
+}
