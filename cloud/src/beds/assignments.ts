@@ -1,0 +1,159 @@
+import { BedId, downTopic, type GatewayConfigDown, GatewayId } from '@wardgate/shared';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { CloudBroker } from '../broker/broker.ts';
+import type { Db } from '../db/database.ts';
+import { bedAssignments, patients } from '../db/schema.ts';
+
+export interface AssignBedInput {
+  gatewayId: string;
+  bedId: string;
+  patientId: string;
+  displayName: string;
+  /** Epoch ms the patient is in the bed from. */
+  at: number;
+}
+
+export type BedAssignmentRow = typeof bedAssignments.$inferSelect;
+
+function checkBed(gatewayId: string, bedId: string): void {
+  if (!GatewayId.safeParse(gatewayId).success) throw new Error(`invalid gateway id "${gatewayId}"`);
+  if (!BedId.safeParse(bedId).success) throw new Error(`invalid bed id "${bedId}"`);
+}
+
+/** Closes the bed's open assignment at `at` and opens the new one, in one transaction. */
+export async function assignBed(db: Db, input: AssignBedInput): Promise<BedAssignmentRow> {
+  const { gatewayId, bedId, patientId, displayName, at } = input;
+  checkBed(gatewayId, bedId);
+  if (!Number.isInteger(at) || at < 0) throw new Error(`invalid assignment time ${at}`);
+  if (displayName.length === 0 || displayName.length > 128)
+    throw new Error('the display name must have 1 to 128 characters');
+  return db.transaction(async (tx) => {
+    const patient = await tx
+      .select({ id: patients.id })
+      .from(patients)
+      .where(eq(patients.id, patientId));
+    if (patient.length === 0) throw new Error(`unknown patient ${patientId}`);
+    const open = await tx.select().from(bedAssignments).where(openAssignmentOf(gatewayId, bedId));
+    for (const row of open) {
+      if (row.fromTime > at) {
+        throw new Error(
+          `bed ${bedId} of ${gatewayId} is assigned from ${new Date(row.fromTime).toISOString()}, after ${new Date(at).toISOString()}`,
+        );
+      }
+    }
+    await tx.update(bedAssignments).set({ toTime: at }).where(openAssignmentOf(gatewayId, bedId));
+    const [created] = await tx
+      .insert(bedAssignments)
+      .values({ gatewayId, bedId, patientId, displayName, fromTime: at, toTime: null })
+      .returning();
+    return created;
+  });
+}
+
+function openAssignmentOf(gatewayId: string, bedId: string) {
+  return and(
+    eq(bedAssignments.gatewayId, gatewayId),
+    eq(bedAssignments.bedId, bedId),
+    isNull(bedAssignments.toTime),
+  );
+}
+
+/** The assignments in force now (open ones) on a gateway's ward, by bed id. */
+export async function currentAssignments(db: Db, gatewayId: string): Promise<BedAssignmentRow[]> {
+  return db
+    .select()
+    .from(bedAssignments)
+    .where(and(eq(bedAssignments.gatewayId, gatewayId), isNull(bedAssignments.toTime)))
+    .orderBy(asc(bedAssignments.bedId));
+}
+
+interface Stay {
+  patientId: string;
+  fromTime: number;
+  toTime: number | null;
+}
+
+/** Resolves the patient of a bed at a time without a query: for the ingest hot path. */
+export type PatientResolver = (bedId: string, time: number) => string | null;
+
+/**
+ * Cached bed history per gateway. In-process assignments call invalidate(); the cache also
+ * expires after `ttlMs`, so assignments written by another process (CLI, another replica) are
+ * picked up shortly.
+ */
+export class BedDirectory {
+  private readonly db: Db;
+  private readonly ttlMs: number;
+  private readonly cache = new Map<string, { loadedAt: number; beds: Map<string, Stay[]> }>();
+
+  constructor(db: Db, options: { ttlMs?: number } = {}) {
+    this.db = db;
+    this.ttlMs = options.ttlMs ?? 5_000;
+  }
+
+  invalidate(gatewayId: string): void {
+    this.cache.delete(gatewayId);
+  }
+
+  async resolverFor(gatewayId: string): Promise<PatientResolver> {
+    let entry = this.cache.get(gatewayId);
+    if (!entry || Date.now() - entry.loadedAt > this.ttlMs) {
+      entry = { loadedAt: Date.now(), beds: await this.load(gatewayId) };
+      this.cache.set(gatewayId, entry);
+    }
+    const beds = entry.beds;
+    return (bedId, time) => {
+      const stays = beds.get(bedId);
+      if (!stays) return null;
+      for (let i = stays.length - 1; i >= 0; i--) {
+        const stay = stays[i];
+        if (stay.fromTime <= time) {
+          return stay.toTime === null || time < stay.toTime ? stay.patientId : null;
+        }
+      }
+      return null;
+    };
+  }
+
+  async patientInBedAt(gatewayId: string, bedId: string, time: number): Promise<string | null> {
+    return (await this.resolverFor(gatewayId))(bedId, time);
+  }
+
+  private async load(gatewayId: string): Promise<Map<string, Stay[]>> {
+    const rows = await this.db
+      .select()
+      .from(bedAssignments)
+      .where(eq(bedAssignments.gatewayId, gatewayId))
+      .orderBy(asc(bedAssignments.fromTime), asc(bedAssignments.id));
+    const beds = new Map<string, Stay[]>();
+    for (const row of rows) {
+      const stays = beds.get(row.bedId) ?? [];
+      stays.push({ patientId: row.patientId, fromTime: row.fromTime, toTime: row.toTime });
+      beds.set(row.bedId, stays);
+    }
+    return beds;
+  }
+}
+
+export async function gatewayConfig(db: Db, gatewayId: string): Promise<GatewayConfigDown> {
+  const current = await currentAssignments(db, gatewayId);
+  return {
+    v: 1,
+    updatedAt: Date.now(),
+    beds: current.map((row) => ({ bedId: row.bedId, displayName: row.displayName })),
+  };
+}
+
+/** Publishes the gateway's bed assignments, retained, on its down/config topic. */
+export async function publishGatewayConfig(
+  broker: CloudBroker,
+  db: Db,
+  gatewayId: string,
+): Promise<GatewayConfigDown> {
+  const config = await gatewayConfig(db, gatewayId);
+  await broker.publish(downTopic(gatewayId, 'config'), JSON.stringify(config), {
+    qos: 1,
+    retain: true,
+  });
+  return config;
+}

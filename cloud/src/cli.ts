@@ -1,0 +1,228 @@
+import { parseArgs } from 'node:util';
+import { seedDemo } from './beds/seed-demo.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
+import { startCloud } from './server.ts';
+
+const USAGE = `Usage: wardgate-cloud <command> [options]
+
+Commands:
+  serve [--data-dir D] [--http-port N] [--mqtt-port N] [--host H]
+      Run the cloud: MQTT broker with ingest, HTTP /health and FHIR R4 at /fhir/R4.
+      Ports default to CLOUD_HTTP_PORT (4780) and CLOUD_MQTT_PORT (4783); 0 picks free ports.
+  gateways add --id ID --public-key BASE64 --password P [--data-dir D]
+      Enroll a gateway: its Ed25519 public key and its MQTT password.
+  gateways list [--data-dir D]
+  gateways revoke --id ID [--data-dir D]
+  seed-demo --gateway ID --beds N [--data-dir D]
+      Create demo patients DEMO-0001..N and put patient i in bed-i of the gateway (idempotent).
+
+The database is PostgreSQL when DATABASE_URL is set, else PGlite in --data-dir
+(default ./wardgate-cloud-data). PGlite allows one process at a time: stop serve first.`;
+
+/** A wrong command line: the message, then the usage, exit code 2. */
+class UsageError extends Error {}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+const DATA_DIR = { 'data-dir': { type: 'string' } } as const;
+
+function parse<T extends OptionSpec>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true })
+      .values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function required(values: Record<string, unknown>, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value.length === 0)
+    throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function integerOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new UsageError(`${name} must be an integer from 0 to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function databaseOptions(dataDir: string | undefined) {
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  return { databaseUrl, dataDir: databaseUrl ? undefined : (dataDir ?? './wardgate-cloud-data') };
+}
+
+async function withDatabase<R>(
+  dataDir: string | undefined,
+  run: (database: Database) => Promise<R>,
+): Promise<R> {
+  const database = await openDatabase(databaseOptions(dataDir));
+  try {
+    return await run(database);
+  } finally {
+    await database.close();
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function serve(args: string[]): Promise<number> {
+  const values = parse(args, {
+    ...DATA_DIR,
+    'http-port': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    host: { type: 'string' },
+  });
+  if (values.help) return usage(0);
+  const httpPort = integerOption(
+    values['http-port'] ?? process.env.CLOUD_HTTP_PORT,
+    '--http-port / CLOUD_HTTP_PORT',
+    4780,
+    65535,
+  );
+  const mqttPort = integerOption(
+    values['mqtt-port'] ?? process.env.CLOUD_MQTT_PORT,
+    '--mqtt-port / CLOUD_MQTT_PORT',
+    4783,
+    65535,
+  );
+  const cloud = await startCloud({
+    ...databaseOptions(values['data-dir']),
+    host: values.host,
+    httpPort,
+    mqttPort,
+    log: (message) => console.log(`${iso(Date.now())} ${message}`),
+  });
+  console.log(`wardgate cloud running, database ${cloud.database.describe}`);
+  console.log(
+    `http ${cloud.httpUrl} (health ${cloud.httpUrl}/health, FHIR R4 ${cloud.httpUrl}/fhir/R4)`,
+  );
+  console.log(`mqtt ${cloud.mqttUrl}`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log(`${signal}: stopping`);
+  const force = (again: NodeJS.Signals) => {
+    console.error(`${again} again: exiting without a clean stop`);
+    process.exit(1);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await cloud.stop();
+  console.log('stopped');
+  return 0;
+}
+
+async function gateways(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'add': {
+      const values = parse(rest, {
+        ...DATA_DIR,
+        id: { type: 'string' },
+        'public-key': { type: 'string' },
+        password: { type: 'string' },
+      });
+      if (values.help) return usage(0);
+      const gateway = {
+        id: required(values, 'id'),
+        publicKey: required(values, 'public-key'),
+        password: required(values, 'password'),
+      };
+      const added = await withDatabase(values['data-dir'], (database) =>
+        addGateway(database.db, gateway),
+      );
+      console.log(`gateway ${added.id} added`);
+      return 0;
+    }
+    case 'list': {
+      const values = parse(rest, DATA_DIR);
+      if (values.help) return usage(0);
+      const all = await withDatabase(values['data-dir'], (database) => listGateways(database.db));
+      if (all.length === 0) console.log('no gateways');
+      for (const g of all) {
+        const state = g.revokedAt === null ? 'active' : `revoked ${iso(g.revokedAt)}`;
+        console.log(`${g.id}\t${state}\tadded ${iso(g.createdAt)}\tkey ${g.publicKey}`);
+      }
+      return 0;
+    }
+    case 'revoke': {
+      const values = parse(rest, { ...DATA_DIR, id: { type: 'string' } });
+      if (values.help) return usage(0);
+      const id = required(values, 'id');
+      const revoked = await withDatabase(values['data-dir'], (database) =>
+        revokeGateway(database.db, id),
+      );
+      console.log(`gateway ${revoked.id} revoked at ${iso(revoked.revokedAt ?? Date.now())}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(
+        action ? `unknown gateways command "${action}"` : 'gateways: add, list or revoke?',
+      );
+  }
+}
+
+async function seed(args: string[]): Promise<number> {
+  const values = parse(args, {
+    ...DATA_DIR,
+    gateway: { type: 'string' },
+    beds: { type: 'string' },
+  });
+  if (values.help) return usage(0);
+  const gatewayId = required(values, 'gateway');
+  const beds = integerOption(required(values, 'beds'), '--beds', 0, 999);
+  const result = await withDatabase(values['data-dir'], (database) =>
+    seedDemo(database.db, { gatewayId, beds }),
+  );
+  console.log(
+    `demo: ${result.patientsCreated} patient(s) created, ${result.bedsAssigned} bed(s) assigned on ${gatewayId}`,
+  );
+  return 0;
+}
+
+function usage(code: number): number {
+  (code === 0 ? console.log : console.error)(USAGE);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'gateways':
+        return await gateways(rest);
+      case 'seed-demo':
+        return await seed(rest);
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        return usage(command === undefined ? 2 : 0);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\n`);
+      return usage(2);
+    }
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

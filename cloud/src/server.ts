@@ -1,0 +1,137 @@
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { desc } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { CloudBroker } from './broker/broker.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { gatewayStatus } from './db/schema.ts';
+import { fhirApp } from './fhir/index.ts';
+import { listGateways } from './gateways/registry.ts';
+import type { Ingest } from './ingest/ingest.ts';
+import { type MqttSide, startMqttSide } from './ingest/service.ts';
+
+export interface CloudOptions {
+  /** An already open database (tests, benchmarks); the cloud closes it on stop. */
+  database?: Database;
+  /** PGlite data folder (ignored when databaseUrl is given; in memory when neither is). */
+  dataDir?: string;
+  /** postgres:// URL: use that PostgreSQL server instead of PGlite. */
+  databaseUrl?: string;
+  /** Interface both servers bind to (default 127.0.0.1). */
+  host?: string;
+  /** 0 picks a free port; the chosen one is in the result. */
+  httpPort: number;
+  mqttPort: number;
+  log?: (message: string) => void;
+}
+
+export interface Cloud extends Omit<MqttSide, 'stop'> {
+  httpUrl: string;
+  mqttUrl: string;
+  httpPort: number;
+  mqttPort: number;
+  database: Database;
+  broker: CloudBroker;
+  ingest: Ingest;
+  /** Closes HTTP, then the broker and its clients (after ingest finished), then the database. */
+  stop(): Promise<void>;
+}
+
+/** The HTTP API: `/health` and FHIR R4 under `/fhir/R4`. */
+export function cloudApp(database: Database, mqtt: MqttSide): Hono {
+  const app = new Hono();
+  app.get('/health', async (c) => {
+    const broker = {
+      url: mqtt.broker.url,
+      clients: mqtt.broker.connectedClients(),
+      ...mqtt.broker.counters,
+    };
+    try {
+      const [gateways, statuses] = await Promise.all([
+        listGateways(database.db),
+        database.db.select().from(gatewayStatus).orderBy(desc(gatewayStatus.receivedAt)),
+      ]);
+      const statusOf = new Map(statuses.map((s) => [s.gatewayId, s]));
+      return c.json({
+        status: 'ok',
+        database: database.describe,
+        broker,
+        ingest: mqtt.ingest.counters,
+        gateways: gateways.map((g) => {
+          const status = statusOf.get(g.id);
+          return {
+            id: g.id,
+            revoked: g.revokedAt !== null,
+            status: status
+              ? { online: status.online, receivedAt: status.receivedAt, snapshot: status.snapshot }
+              : null,
+          };
+        }),
+      });
+    } catch (error) {
+      return c.json(
+        {
+          status: 'error',
+          database: database.describe,
+          error: (error as Error).message,
+          broker,
+          ingest: mqtt.ingest.counters,
+        },
+        503,
+      );
+    }
+  });
+  app.route('/fhir/R4', fhirApp(database.db));
+  return app;
+}
+
+/** Opens the database and starts the MQTT broker with ingest, and the HTTP API. */
+export async function startCloud(options: CloudOptions): Promise<Cloud> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log;
+  const database =
+    options.database ??
+    (await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir }));
+  let mqtt: MqttSide | undefined;
+  try {
+    mqtt = await startMqttSide({ db: database.db, host, port: options.mqttPort, log });
+    const side = mqtt;
+    const http = createAdaptorServer({ fetch: cloudApp(database, side).fetch });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.httpPort, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const httpPort = (http.address() as AddressInfo).port;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          if ('closeAllConnections' in http) http.closeAllConnections();
+        });
+        await side.stop();
+        await database.close();
+      })();
+      return stopping;
+    };
+
+    return {
+      ...side,
+      httpUrl: `http://${urlHost}:${httpPort}`,
+      mqttUrl: side.broker.url,
+      httpPort,
+      mqttPort: side.broker.port,
+      database,
+      stop,
+    };
+  } catch (error) {
+    await mqtt?.stop();
+    await database.close();
+    throw error;
+  }
+}
