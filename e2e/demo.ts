@@ -151,16 +151,44 @@ async function main() {
 
   const cloudCli = cli('cloud', 'wardgate-cloud.mjs');
   const dataArgs = ['--data-dir', cloudDir];
-  await runToEnd('cloud', cloudCli, ['gateways', 'add', ...dataArgs, '--id', gatewayId, '--public-key', keys.publicKey, '--password', mqttPassword]);
-  await runToEnd('cloud', cloudCli, ['seed-demo', ...dataArgs, '--gateway', gatewayId, '--beds', String(beds)]);
-  start('cloud', cloudCli, ['serve', ...dataArgs, '--http-port', String(ports.cloudHttp), '--mqtt-port', String(ports.cloudMqtt)]);
+  await runToEnd('cloud', cloudCli, [
+    'gateways',
+    'add',
+    ...dataArgs,
+    '--id',
+    gatewayId,
+    '--public-key',
+    keys.publicKey,
+    '--password',
+    mqttPassword,
+  ]);
+  await runToEnd('cloud', cloudCli, [
+    'seed-demo',
+    ...dataArgs,
+    '--gateway',
+    gatewayId,
+    '--beds',
+    String(beds),
+  ]);
+  start('cloud', cloudCli, [
+    'serve',
+    ...dataArgs,
+    '--http-port',
+    String(ports.cloudHttp),
+    '--mqtt-port',
+    String(ports.cloudMqtt),
+  ]);
 
   const devicesFile = join(dataDir, 'sim-devices.json');
   start('sim', cli('hardware-sim', 'wardgate-sim.mjs'), [
-    '--beds', String(beds),
-    '--gateway', `127.0.0.1:${ports.edgeMllp}`,
-    '--scenario', 'bed-2=deteriorating',
-    '--devices-out', devicesFile,
+    '--beds',
+    String(beds),
+    '--gateway',
+    `127.0.0.1:${ports.edgeMllp}`,
+    '--scenario',
+    'bed-2=deteriorating',
+    '--devices-out',
+    devicesFile,
   ]);
   const devices = await waitFor('the simulated ward', 30_000, async () =>
     existsSync(devicesFile) ? JSON.parse(readFileSync(devicesFile, 'utf8')) : undefined,
@@ -183,12 +211,20 @@ async function main() {
   start('edge', cli('edge', 'wardgate-edge.mjs'), ['run', '--config', configFile]);
 
   const kinds = ['monitor', 'vent', 'pump', 'oxi'];
-  const bundle = await waitFor('Observations from all four device kinds in the cloud', 90_000, async () => {
-    const found = await Promise.all(
-      kinds.map((k) => fhir(`Observation?device=${encodeURIComponent(`bed-1-${k}`)}&_count=1`)),
-    );
-    return found.every((b) => (b?.total ?? 0) > 0) ? found : undefined;
-  });
+  const bundle = await waitFor(
+    'Observations from all four device kinds in the cloud',
+    90_000,
+    async () => {
+      const found = await Promise.all(
+        kinds.map((k) =>
+          fhir(
+            `Observation?device=${encodeURIComponent(`Device/${gatewayId}.bed-1-${k}`)}&_count=1`,
+          ),
+        ),
+      );
+      return found.every((b) => (b?.total ?? 0) > 0) ? found : undefined;
+    },
+  );
 
   const patients = await fhir('Patient?_count=10');
   const firstPatient = patients?.entry?.[0]?.resource.id as string | undefined;
@@ -207,7 +243,9 @@ Latest SpO2 of the first patient (LOINC 59408-5), paste into a shell:
 Bed 2 is deteriorating. Ctrl-C stops everything.
 `);
   if (flags.smoke) {
-    console.log(`demo: smoke check passed (${bundle.map((b, i) => `${kinds[i]} ${b?.total}`).join(', ')})`);
+    console.log(
+      `demo: smoke check passed (${bundle.map((b, i) => `${kinds[i]} ${b?.total}`).join(', ')})`,
+    );
     await shutdown(0);
   }
 }

@@ -1,0 +1,71 @@
+// `npm run bench`: the throughput and memory figures of the spine, printed.
+//   1. readings/s committed to the edge's SQLite through the batching writer
+//   2. readings/s end to end, edge outbox → MQTT → cloud committed, on PGlite and on PostgreSQL
+//      (TEST_DATABASE_URL, or a local server at 127.0.0.1:5432/test when one answers)
+//   3. the edge process's peak RSS while draining
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '@wardgate/cloud/src/db/database.ts';
+import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
+import pg from 'pg';
+import { benchEdgeStore } from './edge-store.ts';
+import { benchEndToEnd, type EndToEndFigures } from './end-to-end.ts';
+
+const TARGETS = { edgeStore: 100_000, pglite: 10_000, postgres: 30_000 };
+const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} readings/s`;
+const verdict = (value: number, target: number) => (value >= target ? 'meets' : 'BELOW');
+
+async function localPostgres(): Promise<string | undefined> {
+  const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+console.log(
+  'wardgate bench (%d CPUs, Node %s)\n',
+  (await import('node:os')).cpus().length,
+  process.version,
+);
+
+const store = benchEdgeStore();
+console.log(
+  `edge store:            ${rate(store.readingsPerSecond)} (${store.readings.toLocaleString('en-US')} readings, ${store.transactions} transactions; target ≥ ${rate(TARGETS.edgeStore)}: ${verdict(store.readingsPerSecond, TARGETS.edgeStore)})`,
+);
+
+const results: EndToEndFigures[] = [];
+const pgliteDir = mkdtempSync(join(tmpdir(), 'wardgate-bench-pglite-'));
+try {
+  const e2e = await benchEndToEnd(await openDatabase({ dataDir: pgliteDir }));
+  results.push(e2e);
+  console.log(
+    `end to end, PGlite:    ${rate(e2e.readingsPerSecond)} (${e2e.readings.toLocaleString('en-US')} readings; target ≥ ${rate(TARGETS.pglite)}: ${verdict(e2e.readingsPerSecond, TARGETS.pglite)})`,
+  );
+} finally {
+  rmSync(pgliteDir, { recursive: true, force: true });
+}
+
+const postgresUrl = await localPostgres();
+if (postgresUrl) {
+  process.env.TEST_DATABASE_URL = postgresUrl;
+  const target = testDatabaseTargets().find((t) => t.name === 'postgres');
+  if (target) {
+    const e2e = await benchEndToEnd(await target.open(), 200_000);
+    results.push(e2e);
+    console.log(
+      `end to end, Postgres:  ${rate(e2e.readingsPerSecond)} (${e2e.readings.toLocaleString('en-US')} readings; target ≥ ${rate(TARGETS.postgres)}: ${verdict(e2e.readingsPerSecond, TARGETS.postgres)})`,
+    );
+  }
+} else {
+  console.log('end to end, Postgres:  skipped (no PostgreSQL answered; set TEST_DATABASE_URL)');
+}
+
+const peak = Math.max(...results.map((r) => r.edgePeakRssMb));
+console.log(`edge peak RSS:         ${peak.toFixed(1)} MB (edge sync process while draining)`);

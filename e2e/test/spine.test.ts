@@ -1,0 +1,179 @@
+// The whole spine over loopback, every part real: simulated devices speaking HL7/MLLP, Modbus TCP
+// and serial lines → the edge gateway (SQLite, signed envelopes) → the cloud's aedes broker over
+// TCP → ingest into PGlite (and PostgreSQL when TEST_DATABASE_URL is set) → FHIR search.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedDemo } from '@wardgate/cloud/src/beds/seed-demo.ts';
+import { readings } from '@wardgate/cloud/src/db/schema.ts';
+import { startCloud } from '@wardgate/cloud/src/server.ts';
+import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
+import { loadConfig } from '@wardgate/edge/src/config/load.ts';
+import type { MllpListenerDriver } from '@wardgate/edge/src/drivers/mllp-listener.ts';
+import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
+import { Ward } from '@wardgate/hardware-sim';
+import {
+  type DeviceKind,
+  generateSigningKeyPair,
+  initCrypto,
+  parametersOf,
+  termFor,
+} from '@wardgate/shared';
+import { waitFor } from '@wardgate/shared/testing';
+import { count, eq, max, min } from 'drizzle-orm';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { stringify } from 'yaml';
+
+const GATEWAY = 'ward-e2e';
+const LOINC = 'http://loinc.org';
+const MDC = 'urn:iso:std:iso:11073:10101';
+
+interface Coding {
+  system: string;
+  code: string;
+}
+interface Observation {
+  id: string;
+  status: string;
+  code: { coding: Coding[] };
+  subject?: { reference: string };
+  device: { reference: string };
+  effectiveDateTime: string;
+  valueQuantity: { value: number; unit: string; system: string; code: string };
+}
+interface Bundle {
+  type: string;
+  total?: number;
+  entry?: { resource: Observation }[];
+}
+
+await initCrypto();
+const quietLog = () => {};
+
+for (const target of testDatabaseTargets()) {
+  test(`${target.name}: vitals from all four device kinds reach FHIR with their codes, units, device and patient`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wardgate-e2e-'));
+    const database = await target.open();
+    const cloud = await startCloud({
+      database,
+      host: '127.0.0.1',
+      httpPort: 0,
+      mqttPort: 0,
+      log: quietLog,
+    });
+    const ward = new Ward({ beds: 2, monitorIntervalMs: 200, oximeterIntervalMs: 200, seed: 7 });
+    let gateway: Gateway | null = null;
+    try {
+      const keys = generateSigningKeyPair();
+      // Admitted a minute ago: the oximeter stamps whole seconds, so a reading from the very
+      // second of admission could otherwise predate it.
+      await seedDemo(database.db, { gatewayId: GATEWAY, beds: 2, at: Date.now() - 60_000 });
+      await cloud.addGateway({ id: GATEWAY, publicKey: keys.publicKey, password: 'e2e-secret' });
+      await ward.startListeners();
+
+      const keyFile = join(dir, 'gateway.key');
+      writeFileSync(keyFile, `${keys.secretKey}\n`);
+      const configFile = join(dir, 'edge.yaml');
+      writeFileSync(
+        configFile,
+        stringify({
+          gateway: { id: GATEWAY, dataDir: join(dir, 'edge') },
+          cloud: {
+            mqttUrl: cloud.mqttUrl,
+            password: 'e2e-secret',
+            signingKeyFile: keyFile,
+            batchWindowMs: 50,
+          },
+          mllp: { host: '127.0.0.1', port: 0 },
+          devices: ward.edgeDevices({ pollIntervalMs: 200 }),
+        }),
+      );
+      gateway = await Gateway.start(loadConfig(configFile), quietLog);
+      const mllp = gateway.drivers.find((d) => d.type === 'hl7-mllp') as MllpListenerDriver;
+      await ward.startMonitors({ host: '127.0.0.1', port: mllp.address().port });
+
+      const fhir = async (path: string) => {
+        const response = await fetch(`${cloud.httpUrl}/fhir/R4/${path}`);
+        assert.is(response.status, 200, `${path} answered ${response.status}`);
+        return (await response.json()) as Bundle;
+      };
+      const byDevice = async (device: string) =>
+        fhir(`Observation?device=${encodeURIComponent(`Device/${GATEWAY}.${device}`)}&_count=1000`);
+
+      const kinds = {
+        monitor: 'bed-1-monitor',
+        ventilator: 'bed-1-vent',
+        pump: 'bed-1-pump',
+        oximeter: 'bed-1-oxi',
+      };
+      for (const [kind, device] of Object.entries(kinds)) {
+        const expected = new Set(parametersOf(kind as DeviceKind).map((t) => t.mdc));
+        const bundle = await waitFor(
+          async () => {
+            const b = await byDevice(device);
+            const seen = new Set(
+              b.entry?.map((e) => e.resource.code.coding.find((c) => c.system === MDC)?.code),
+            );
+            const all = [...expected].every((mdc) => seen.has(String(termFor(mdc)?.mdcCode)));
+            return all ? b : undefined;
+          },
+          { timeoutMs: 30_000, what: `Observations of every ${kind} parameter in FHIR` },
+        );
+        assert.is(bundle.type, 'searchset');
+        for (const { resource } of bundle.entry ?? []) {
+          const mdcCode = Number(resource.code.coding.find((c) => c.system === MDC)?.code);
+          const term = [...expected].map((m) => termFor(m)).find((t) => t?.mdcCode === mdcCode);
+          assert.ok(term, `${resource.id}: an MDC coding of a ${kind} parameter`);
+          if (!term) continue;
+          assert.is(resource.valueQuantity.code, term.ucum, `${term.mdc} in UCUM ${term.ucum}`);
+          assert.is(resource.valueQuantity.system, 'http://unitsofmeasure.org');
+          const loinc = resource.code.coding.find((c) => c.system === LOINC)?.code;
+          assert.is(loinc, term.loinc, `${term.mdc} LOINC coding`);
+          assert.is(resource.device.reference, `Device/${GATEWAY}.${device}`);
+          assert.is(
+            resource.subject?.reference,
+            'Patient/demo-0001',
+            `bed-1 holds the first demo patient (${resource.id})`,
+          );
+          assert.ok(Number.isFinite(resource.valueQuantity.value));
+          assert.ok(Date.parse(resource.effectiveDateTime) > Date.now() - 120_000);
+        }
+      }
+
+      // Search by patient and LOINC code works across devices: SpO2 comes from monitor and oximeter.
+      const spo2 = await fhir(
+        `Observation?patient=demo-0001&code=${encodeURIComponent(`${LOINC}|59408-5`)}&_count=500`,
+      );
+      const spo2Devices = new Set(spo2.entry?.map((e) => e.resource.device.reference));
+      assert.ok(
+        spo2Devices.has(`Device/${GATEWAY}.bed-1-monitor`) &&
+          spo2Devices.has(`Device/${GATEWAY}.bed-1-oxi`),
+      );
+      const bed2 = await fhir('Observation?patient=demo-0002&_count=1');
+      assert.ok((bed2.total ?? 0) > 0, 'bed 2 readings are charted to the second patient');
+
+      // Stop the devices, let the gateway drain: the cloud holds exactly seq 1..last, once each.
+      await ward.stop();
+      for (const driver of gateway.drivers) await driver.stop();
+      gateway.writer.flush();
+      const { lastSeq } = gateway.store.cursor('readings');
+      await waitFor(() => gateway?.store.cursor('readings').ackedUpTo === lastSeq, {
+        timeoutMs: 30_000,
+        what: 'the last ack',
+      });
+      const [held] = await database.db
+        .select({ count: count(), min: min(readings.seq), max: max(readings.seq) })
+        .from(readings)
+        .where(eq(readings.gatewayId, GATEWAY));
+      assert.equal(held, { count: lastSeq, min: 1, max: lastSeq });
+    } finally {
+      await ward.stop();
+      await gateway?.stop();
+      await cloud.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test.run();
