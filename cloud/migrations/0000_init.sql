@@ -92,6 +92,4 @@ CREATE INDEX "alarm_events_alarm" ON "alarm_events" USING btree ("gateway_id","a
 CREATE INDEX "bed_assignments_bed" ON "bed_assignments" USING btree ("gateway_id","bed_id","from_time");--> statement-breakpoint
 CREATE UNIQUE INDEX "patients_mrn" ON "patients" USING btree ("mrn");--> statement-breakpoint
 CREATE INDEX "readings_patient_time" ON "readings" USING btree ("patient_id","device_time");--> statement-breakpoint
-CREATE INDEX "readings_device_time" ON "readings" USING btree ("gateway_id","device_id","device_time");--> statement-breakpoint
-CREATE INDEX "readings_parameter_time" ON "readings" USING btree ("parameter","device_time");--> statement-breakpoint
-CREATE INDEX "readings_time" ON "readings" USING btree ("device_time");
+CREATE INDEX "readings_device_time" ON "readings" USING btree ("gateway_id","device_id","device_time");

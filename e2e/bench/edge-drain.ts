@@ -19,6 +19,7 @@ const sync = new CloudSync(store, {
   readingsWindowMs: 200,
   devices: () => [],
 });
+const startRssMb = process.memoryUsage().rss / 1048576;
 const started = process.hrtime.bigint();
 const done = new Promise<void>((resolve) =>
   sync.on('acked', (stream, upTo) => {
@@ -31,4 +32,4 @@ const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 await sync.stop();
 store.close();
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`${JSON.stringify({ readings: lastSeq, seconds, peakRssMb })}\n`);
+process.stdout.write(`${JSON.stringify({ readings: lastSeq, seconds, startRssMb, peakRssMb })}\n`);

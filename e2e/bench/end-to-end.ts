@@ -14,6 +14,8 @@ export interface EndToEndFigures {
   readings: number;
   readingsPerSecond: number;
   edgePeakRssMb: number;
+  /** RSS of the edge process when loaded and before the drain: the part that is not load. */
+  edgeStartRssMb: number;
 }
 
 const drainScript = fileURLToPath(new URL('./edge-drain.ts', import.meta.url));
@@ -67,6 +69,7 @@ export async function benchEndToEnd(database: Database, total = 100_000): Promis
     const result = JSON.parse(output.trim().split('\n').pop() as string) as {
       readings: number;
       seconds: number;
+      startRssMb: number;
       peakRssMb: number;
     };
     return {
@@ -74,6 +77,7 @@ export async function benchEndToEnd(database: Database, total = 100_000): Promis
       readings: result.readings,
       readingsPerSecond: result.readings / result.seconds,
       edgePeakRssMb: result.peakRssMb,
+      edgeStartRssMb: result.startRssMb,
     };
   } finally {
     await cloud.stop();

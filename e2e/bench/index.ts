@@ -67,5 +67,7 @@ if (postgresUrl) {
   console.log('end to end, Postgres:  skipped (no PostgreSQL answered; set TEST_DATABASE_URL)');
 }
 
-const peak = Math.max(...results.map((r) => r.edgePeakRssMb));
-console.log(`edge peak RSS:         ${peak.toFixed(1)} MB (edge sync process while draining)`);
+for (const r of results)
+  console.log(
+    `edge peak RSS:         ${r.edgePeakRssMb.toFixed(1)} MB draining to ${r.database} (${r.edgeStartRssMb.toFixed(1)} MB loaded, before the drain)`,
+  );

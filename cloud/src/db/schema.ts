@@ -57,8 +57,6 @@ export const readings = pgTable(
     primaryKey({ columns: [t.gatewayId, t.seq] }),
     index('readings_patient_time').on(t.patientId, t.deviceTime),
     index('readings_device_time').on(t.gatewayId, t.deviceId, t.deviceTime),
-    index('readings_parameter_time').on(t.parameter, t.deviceTime),
-    index('readings_time').on(t.deviceTime),
   ],
 );
 

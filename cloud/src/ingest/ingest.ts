@@ -1,6 +1,7 @@
 import {
   type Ack,
   ALL_UP_PATTERN,
+  type DecodeResult,
   downTopic,
   type Envelope,
   openEnvelope,
@@ -50,6 +51,8 @@ interface Message {
   topic: string;
   gatewayId: string;
   payload: Buffer;
+  /** The checked envelope, for messages on the alarms and readings channels. */
+  opened?: DecodeResult;
 }
 
 interface Rejection {
@@ -120,11 +123,19 @@ export class Ingest {
   receive(topic: string, payload: Buffer | string): void {
     const parsed = parseTopic(topic);
     if (parsed?.direction !== 'up') return;
-    const message = {
+    const message: Message = {
       topic,
       gatewayId: parsed.gatewayId,
       payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
     };
+    // Verified on arrival, not when its batch comes up: the signature checks of the next batch
+    // then run while the current one waits for the database, instead of after it.
+    if (parsed.channel !== 'status')
+      message.opened = openEnvelope(
+        message.payload,
+        { gatewayId: parsed.gatewayId, stream: parsed.channel },
+        (id) => this.options.registry.publicKeyOf(id),
+      );
     if (!this.queue.push(`${parsed.gatewayId}/${parsed.channel}`, message)) {
       this.counters.dropped++;
       this.log(`ingest: ${topic}: queue full, message dropped (the gateway resends it)`);
@@ -148,12 +159,9 @@ export class Ingest {
   }
 
   private async processEnvelopes(stream: Stream, batch: Message[]): Promise<void> {
-    const { registry } = this.options;
     const envelopes: Envelope[] = [];
     for (const message of batch) {
-      const opened = openEnvelope(message.payload, { gatewayId: message.gatewayId, stream }, (id) =>
-        registry.publicKeyOf(id),
-      );
+      const opened = message.opened as DecodeResult;
       if (opened.ok) envelopes.push(opened.envelope);
       else await this.reject(message, opened.error);
     }

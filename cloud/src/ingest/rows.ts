@@ -75,7 +75,11 @@ export async function insertReadings(db: Pick<Db, 'execute'>, rows: ReadingRow[]
       ${column((r) => r.unit, 'text')}, ${column((r) => r.deviceTime, 'bigint')},
       ${column((r) => r.gatewayTime, 'bigint')}, ${column((r) => r.quality, 'text')},
       ${column((r) => r.patientId ?? null, 'text')}, ${column((r) => r.receivedAt, 'bigint')})
-    ON CONFLICT (gateway_id, seq) DO NOTHING
-    RETURNING seq`);
-  return (result as unknown as { rows: unknown[] }).rows.length;
+    ON CONFLICT (gateway_id, seq) DO NOTHING`);
+  // node-postgres reports rowCount, PGlite affectedRows: rows actually inserted either way.
+  const { rowCount, affectedRows } = result as unknown as {
+    rowCount?: number;
+    affectedRows?: number;
+  };
+  return rowCount ?? affectedRows ?? 0;
 }

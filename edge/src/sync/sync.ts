@@ -88,7 +88,7 @@ export class CloudSync extends EventEmitter<SyncEvents> {
   constructor(store: EdgeStore, options: SyncOptions) {
     super();
     this.store = store;
-    this.opts = { maxInFlight: 16, ackTimeoutMs: 15_000, reconnectPeriodMs: 1000, ...options };
+    this.opts = { maxInFlight: 64, ackTimeoutMs: 15_000, reconnectPeriodMs: 1000, ...options };
     this.sentUpTo = {
       alarms: store.cursor('alarms').ackedUpTo,
       readings: store.cursor('readings').ackedUpTo,
