@@ -114,14 +114,15 @@ if (files.length === 0) {
 console.log(`[wardgate] running ${files.length} test files, ${concurrency} at a time`);
 await Promise.all(Array.from({ length: concurrency }, worker));
 
-const passed = results.reduce((a, r) => a + r.passed, 0);
-const total = results.reduce((a, r) => a + r.total, 0);
-const skipped = results.reduce((a, r) => a + r.skipped, 0);
+const sum = (key) => results.reduce((a, r) => a + r[key], 0);
 const failedFiles = results.filter((r) => !r.ok);
-const failed = total - passed - skipped + failedFiles.filter((r) => r.total === 0).length;
 console.log('');
-if (failedFiles.length) console.log(`failing files: ${failedFiles.map((r) => r.file).join(', ')}`);
 console.log(
-  `${passed} passed, ${Math.max(failed, failedFiles.length ? 1 : 0)} failed, ${skipped} skipped`,
+  `${sum('passed')} passed, ${sum('total') - sum('passed') - sum('skipped')} failed, ${sum('skipped')} skipped in ${results.length} files`,
 );
-process.exit(failedFiles.length ? 1 : 0);
+if (failedFiles.length) {
+  console.log(
+    `failing files (crashed, timed out or failed): ${failedFiles.map((r) => r.file).join(', ')}`,
+  );
+  process.exit(1);
+}

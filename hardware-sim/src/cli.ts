@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Scenario, SCENARIOS } from './physiology.ts';
+import { SCENARIOS, type Scenario } from './physiology.ts';
 import { Ward } from './ward.ts';
 
 const HELP = `wardgate-sim — a simulated ward speaking the real device protocols
@@ -94,7 +94,9 @@ for (const device of ward.devices) {
   const where = Object.entries(device.address())
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  process.stdout.write(`${device.bedId} ${device.kind.padEnd(10)} ${device.id.padEnd(16)} ${where}\n`);
+  process.stdout.write(
+    `${device.bedId} ${device.kind.padEnd(10)} ${device.id.padEnd(16)} ${where}\n`,
+  );
 }
 if (opts['devices-out']) {
   // Written whole, then renamed: whoever waits for the file never reads half of it.

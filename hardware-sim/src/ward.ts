@@ -114,36 +114,38 @@ export class Ward {
       driver: 'hl7-mllp' as const,
       silentAfterSeconds,
     }));
-    const listeners = this.beds.flatMap((b) => b.listeners).map((d) => {
-      const a = d.address();
-      switch (d.kind) {
-        case 'ventilator':
-        case 'pump':
-          return {
-            id: d.id,
-            kind: d.kind,
-            bed: d.bedId,
-            driver: 'modbus-tcp' as const,
-            host: String(a.host),
-            port: Number(a.port),
-            unitId: Number(a.unitId),
-            profile: String(a.profile),
-            pollIntervalMs,
-          };
-        case 'oximeter':
-          return {
-            id: d.id,
-            kind: d.kind,
-            bed: d.bedId,
-            driver: 'serial-tcp' as const,
-            host: String(a.host),
-            port: Number(a.port),
-            silentAfterSeconds,
-          };
-        default:
-          throw new Error(`${d.id}: a ${d.kind} does not listen`);
-      }
-    });
+    const listeners = this.beds
+      .flatMap((b) => b.listeners)
+      .map((d) => {
+        const a = d.address();
+        switch (d.kind) {
+          case 'ventilator':
+          case 'pump':
+            return {
+              id: d.id,
+              kind: d.kind,
+              bed: d.bedId,
+              driver: 'modbus-tcp' as const,
+              host: String(a.host),
+              port: Number(a.port),
+              unitId: Number(a.unitId),
+              profile: String(a.profile),
+              pollIntervalMs,
+            };
+          case 'oximeter':
+            return {
+              id: d.id,
+              kind: d.kind,
+              bed: d.bedId,
+              driver: 'serial-tcp' as const,
+              host: String(a.host),
+              port: Number(a.port),
+              silentAfterSeconds,
+            };
+          default:
+            throw new Error(`${d.id}: a ${d.kind} does not listen`);
+        }
+      });
     return [...monitors, ...listeners];
   }
 }

@@ -1,0 +1,63 @@
+// `npm run demo -- --smoke` as a user runs it: every part from its own CLI, in its own process;
+// passes once FHIR serves Observations of all four device kinds, then stops everything.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const demo = fileURLToPath(new URL('../demo.ts', import.meta.url));
+
+/** A port the OS just handed out: the demo needs fixed ports, so it gets ones known to be free. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+test('npm run demo -- --smoke: the ward goes live and every device kind reaches FHIR', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wardgate-demo-'));
+  const env = {
+    ...process.env,
+    WARDGATE_DEMO_DIR: dir,
+    CLOUD_HTTP_PORT: String(await freePort()),
+    CLOUD_MQTT_PORT: String(await freePort()),
+    EDGE_HTTP_PORT: String(await freePort()),
+    EDGE_MLLP_PORT: String(await freePort()),
+  };
+  try {
+    const { code, output } = await new Promise<{ code: number | null; output: string }>(
+      (resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', demo, '--smoke'], { env });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk;
+        });
+        child.stderr.on('data', (chunk: Buffer) => {
+          output += chunk;
+        });
+        child.on('exit', (exitCode) => resolve({ code: exitCode, output }));
+      },
+    );
+    assert.is(code, 0, output);
+    assert.match(output, /demo: the ward is live/);
+    assert.match(output, new RegExp(`http://127.0.0.1:${env.CLOUD_HTTP_PORT}/fhir/R4/metadata`));
+    assert.match(
+      output,
+      /curl -s '.*Observation\?patient=demo-0001&code=http:\/\/loinc.org\|59408-5/,
+    );
+    assert.match(output, /smoke check passed \(monitor \d+, vent \d+, pump \d+, oxi \d+\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
