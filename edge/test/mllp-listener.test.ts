@@ -1,12 +1,10 @@
 import net from 'node:net';
 import {
   buildOru,
-  type DeviceState,
   frameMllp,
   MllpDecoder,
   parametersOf,
   parseHl7,
-  type ReadingInput,
   readAck,
 } from '@wardgate/shared';
 import { waitFor } from '@wardgate/shared/testing';
@@ -15,32 +13,7 @@ import * as assert from 'uvu/assert';
 import { PatientMonitorSim } from '../../hardware-sim/src/monitor.ts';
 import { PatientModel } from '../../hardware-sim/src/physiology.ts';
 import { MllpListenerDriver } from '../src/drivers/mllp-listener.ts';
-import type { DeviceAlarmSignal, DriverSink } from '../src/drivers/types.ts';
-
-class RecordingSink implements DriverSink {
-  readonly batches: ReadingInput[][] = [];
-  readonly statuses: { deviceId: string; state: DeviceState; error?: string }[] = [];
-  readonly frameErrors: { deviceId: string | null; message: string }[] = [];
-  readonly alarms: DeviceAlarmSignal[] = [];
-  readings(batch: ReadingInput[]) {
-    this.batches.push(batch);
-  }
-  deviceAlarm(signal: DeviceAlarmSignal) {
-    this.alarms.push(signal);
-  }
-  status(deviceId: string, state: DeviceState, error?: string) {
-    this.statuses.push({ deviceId, state, error });
-  }
-  frameError(deviceId: string | null, error: Error) {
-    this.frameErrors.push({ deviceId, message: error.message });
-  }
-  readingsOf(deviceId: string) {
-    return this.batches.flat().filter((r) => r.deviceId === deviceId);
-  }
-  statusesOf(deviceId: string) {
-    return this.statuses.filter((s) => s.deviceId === deviceId).map((s) => s.state);
-  }
-}
+import { RecordingSink } from './support/recording-sink.ts';
 
 const sink = new RecordingSink();
 const driver = new MllpListenerDriver({

@@ -11,33 +11,7 @@ import { waitFor } from '@wardgate/shared/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModbusTcpDriver } from '../src/drivers/modbus-tcp.ts';
-import type { DeviceAlarmSignal, DriverSink } from '../src/drivers/types.ts';
-
-class RecordingSink implements DriverSink {
-  batches: ReadingInput[][] = [];
-  alarms: DeviceAlarmSignal[] = [];
-  statuses: { state: string; error?: string }[] = [];
-  errors: Error[] = [];
-  readings(batch: ReadingInput[]) {
-    this.batches.push(batch);
-  }
-  deviceAlarm(signal: DeviceAlarmSignal) {
-    this.alarms.push(signal);
-  }
-  status(_deviceId: string, state: string, error?: string) {
-    this.statuses.push({ state, error });
-  }
-  frameError(_deviceId: string | null, error: Error) {
-    this.errors.push(error);
-  }
-  latest(parameter: string): ReadingInput | undefined {
-    for (let i = this.batches.length - 1; i >= 0; i--) {
-      const found = this.batches[i].find((r) => r.parameter === parameter);
-      if (found) return found;
-    }
-    return undefined;
-  }
-}
+import { RecordingSink } from './support/recording-sink.ts';
 
 const sims: (VentilatorSim | PumpSim)[] = [];
 const drivers: ModbusTcpDriver[] = [];
@@ -134,7 +108,7 @@ test('ventilator: every parameter arrives with its UCUM unit and a plausible val
   const mv = (v.MDC_VENT_RESP_RATE * v.MDC_VOL_AWAY_TIDAL) / 1000;
   assert.ok(Math.abs(v.MDC_VOL_MINUTE_AWAY - mv) < 0.02, `MV ${v.MDC_VOL_MINUTE_AWAY} vs ${mv}`);
 
-  assert.equal(sink.statuses[0], { state: 'online', error: undefined });
+  assert.equal(sink.statuses[0], { deviceId: 'bed-1-vent', state: 'online', error: undefined });
   assert.equal(sink.errors, []);
   const [stats] = driver.stats();
   assert.is(stats.state, 'online');

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { OximeterSim, PatientModel } from '@wardgate/hardware-sim';
-import { formatOximeterLine, type ReadingInput, termFor } from '@wardgate/shared';
+import { formatOximeterLine, termFor } from '@wardgate/shared';
 import { waitFor } from '@wardgate/shared/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,29 +10,7 @@ import {
   SerialLineDriver,
   type SerialLineTransport,
 } from '../src/drivers/serial-line.ts';
-import type { DeviceAlarmSignal, DriverSink } from '../src/drivers/types.ts';
-
-class RecordingSink implements DriverSink {
-  readingsSeen: ReadingInput[] = [];
-  alarms: DeviceAlarmSignal[] = [];
-  statuses: { state: string; error?: string }[] = [];
-  errors: Error[] = [];
-  readings(batch: ReadingInput[]) {
-    this.readingsSeen.push(...batch);
-  }
-  deviceAlarm(signal: DeviceAlarmSignal) {
-    this.alarms.push(signal);
-  }
-  status(_deviceId: string, state: string, error?: string) {
-    this.statuses.push({ state, error });
-  }
-  frameError(_deviceId: string | null, error: Error) {
-    this.errors.push(error);
-  }
-  get lastState() {
-    return this.statuses.at(-1)?.state;
-  }
-}
+import { RecordingSink } from './support/recording-sink.ts';
 
 const device = { id: 'bed-1-oxi', bed: 'bed-1', kind: 'oximeter' as const };
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -71,7 +49,7 @@ test('readings for SpO2, pulse rate and PI arrive with their units', async () =>
   const sink = new RecordingSink();
   await driver.start(sink);
   await waitFor(() => sink.readingsSeen.length >= 6, { what: 'two lines of readings' });
-  assert.equal(sink.statuses[0], { state: 'online', error: undefined });
+  assert.equal(sink.statuses[0], { deviceId: device.id, state: 'online', error: undefined });
   for (const mdc of ['MDC_PULS_OXIM_SAT_O2', 'MDC_PULS_OXIM_PULS_RATE', 'MDC_PULS_OXIM_PERF_REL']) {
     const r = sink.readingsSeen.find((x) => x.parameter === mdc);
     assert.ok(r, `a ${mdc} reading`);

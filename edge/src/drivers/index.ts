@@ -45,19 +45,14 @@ export function driversFor(config: EdgeConfig, profiles: Map<string, DeviceProfi
         );
         break;
       case 'serial-tcp':
-        drivers.push(
-          new SerialLineDriver({
-            device: common,
-            transport: { type: 'tcp', host: device.host, port: device.port },
-            silentAfterSeconds: device.silentAfterSeconds,
-          }),
-        );
-        break;
       case 'serial':
         drivers.push(
           new SerialLineDriver({
             device: common,
-            transport: { type: 'tty', path: device.path, baudRate: device.baudRate },
+            transport:
+              device.driver === 'serial'
+                ? { type: 'tty', path: device.path, baudRate: device.baudRate }
+                : { type: 'tcp', host: device.host, port: device.port },
             silentAfterSeconds: device.silentAfterSeconds,
           }),
         );
