@@ -217,6 +217,40 @@ test('bad OBX: good observations kept, AE with the problem; ORU^R40 answered AE'
   assert.equal(sink.alarms, []);
 });
 
+test('the ACK waits for the store: AA only once committed, AE when the store refuses', async () => {
+  const { socket, acks } = await rawClient();
+  const oru = (controlId: string) =>
+    frameMllp(
+      buildOru({
+        controlId,
+        sendingApp: 'raw-monitor',
+        bedId: 'icu-9',
+        time: Date.now(),
+        observations: [{ parameter: 'MDC_ECG_HEART_RATE', value: 80 }],
+      }),
+    );
+  let open = () => {};
+  sink.commitGate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const before = sink.batches.length;
+  socket.write(oru('HELD-1'));
+  await waitFor(() => sink.batches.length > before, { what: 'the readings handed to the store' });
+  assert.is(acks.length, 0, 'no ACK while the store has not committed');
+  open();
+  await waitFor(() => acks.length === 1, { what: 'the ACK after the commit' });
+  assert.is(acks[0].code, 'AA');
+  assert.is(acks[0].controlId, 'HELD-1');
+  sink.commitGate = null;
+
+  sink.refusing = true;
+  socket.write(oru('REFUSED-1'));
+  await waitFor(() => acks.length === 2, { what: 'the ACK of the refused message' });
+  sink.refusing = false;
+  assert.is(acks[1].code, 'AE');
+  assert.match(acks[1].text, /could not store/);
+});
+
 test('silence flips a device offline and its next message brings it back online', async () => {
   // A raw client keeps its connection open, so only the silence timer can take the device offline.
   const { socket, acks } = await rawClient();

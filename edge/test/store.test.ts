@@ -163,4 +163,28 @@ test('a failed commit keeps the readings and the writer commits them once the st
   }
 });
 
+test('write() resolves only once its readings are committed, and false when the writer is full', async () => {
+  const store = new EdgeStore(freshFile());
+  const writer = new ReadingWriter(store, { windowMs: 5, maxHeld: 3 });
+  try {
+    const committed = writer.write([reading(1), reading(2)]);
+    assert.is(store.backlog('readings'), 0);
+    assert.is(await committed, true);
+    assert.is(store.backlog('readings'), 2, 'committed by the time the promise says so');
+    store.sqlite.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
+    const held = writer.write([reading(3), reading(4), reading(5)]);
+    writer.flush();
+    assert.is(await writer.write([reading(6)]), false, 'refused: three readings are already held');
+    assert.is(writer.refused, 1);
+    store.sqlite.exec('DROP TRIGGER refuse');
+    writer.flush();
+    assert.is(await held, true, 'the held readings resolve once a retry commits them');
+  } finally {
+    writer.close();
+    store.close();
+  }
+});
+
 test.run();

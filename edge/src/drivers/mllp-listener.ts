@@ -49,6 +49,8 @@ interface Connection {
   decoder: MllpDecoder;
   /** The configured device last identified on this connection, for attributing framing errors. */
   deviceId: string | null;
+  /** Messages of one connection are answered one after another, in the order they came. */
+  replies: Promise<void>;
 }
 
 interface Reply {
@@ -164,6 +166,7 @@ export class MllpListenerDriver implements Driver {
       socket,
       decoder: new MllpDecoder({ maxFrameBytes: this.maxFrameBytes }),
       deviceId: null,
+      replies: Promise.resolve(),
     };
     this.connections.add(conn);
     socket.setNoDelay(true);
@@ -181,13 +184,15 @@ export class MllpListenerDriver implements Driver {
         this.recordError(conn.deviceId, event.error);
         continue;
       }
-      const reply = this.handleFrame(conn, event.text);
-      if (!conn.socket.destroyed) conn.socket.write(frameMllp(reply));
+      conn.replies = conn.replies.then(async () => {
+        const reply = await this.handleFrame(conn, event.text);
+        if (!conn.socket.destroyed) conn.socket.write(frameMllp(reply));
+      });
     }
   }
 
   /** Handles one HL7 message and returns the ACK to send back. */
-  private handleFrame(conn: Connection, text: string): string {
+  private async handleFrame(conn: Connection, text: string): Promise<string> {
     let msg: Hl7Message;
     try {
       msg = parseHl7(text);
@@ -217,10 +222,10 @@ export class MllpListenerDriver implements Driver {
     const entry = this.devices.get(deviceId)!;
     entry.peer = `${conn.socket.remoteAddress}:${conn.socket.remotePort}`;
     this.contact(entry);
-    return ack(this.handleMessage(entry, msg));
+    return ack(await this.handleMessage(entry, msg));
   }
 
-  private handleMessage(entry: DeviceEntry, msg: Hl7Message): Reply {
+  private async handleMessage(entry: DeviceEntry, msg: Hl7Message): Promise<Reply> {
     const id = entry.config.id;
     switch (msg.type) {
       case 'ORU^R01':
@@ -237,7 +242,8 @@ export class MllpListenerDriver implements Driver {
     }
   }
 
-  private handleObservations(entry: DeviceEntry, msg: Hl7Message): Reply {
+  /** Answers only once the readings are committed: an AA means the gateway holds them. */
+  private async handleObservations(entry: DeviceEntry, msg: Hl7Message): Promise<Reply> {
     const gatewayTime = Date.now();
     const content = extractObservations(msg);
     const batch: ReadingInput[] = content.observations.map((o) => ({
@@ -250,7 +256,11 @@ export class MllpListenerDriver implements Driver {
       gatewayTime,
       quality: 'valid',
     }));
-    if (batch.length) this.sink?.readings(batch);
+    if (batch.length && !(await this.sink?.readings(batch))) {
+      const text = 'the gateway could not store the observations; send them again';
+      this.recordError(entry.config.id, new Error(`ORU^R01 ${content.controlId}: ${text}`));
+      return { code: 'AE', text, errorCode: 207 };
+    }
     if (content.problems.length === 0) return { code: 'AA' };
     const text = content.problems.join('; ');
     this.recordError(entry.config.id, new Error(`ORU^R01 ${content.controlId}: ${text}`));

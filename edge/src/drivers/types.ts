@@ -28,7 +28,11 @@ export interface DeviceAlarmSignal {
  * behind the sink stores, alarms and syncs.
  */
 export interface DriverSink {
-  readings(batch: ReadingInput[]): void;
+  /**
+   * Resolves true once the readings are committed to the gateway's store (so a protocol that
+   * acknowledges, like HL7, can answer only then), false when the store refused them. Never rejects.
+   */
+  readings(batch: ReadingInput[]): Promise<boolean>;
   deviceAlarm(signal: DeviceAlarmSignal): void;
   /** Link state of one device: online when it talks, offline when silent or unreachable. */
   status(deviceId: string, state: DeviceState, error?: string): void;

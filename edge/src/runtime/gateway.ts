@@ -113,12 +113,14 @@ export class Gateway {
 
   /** What the drivers talk to. */
   readonly sink: DriverSink = {
-    readings: (batch) => {
-      if (batch.length === 0) return;
-      if (!this.writer.write(batch))
-        this.log('error', `store: refused ${batch.length} readings (writes failing, buffer full)`);
+    readings: async (batch) => {
+      if (batch.length === 0) return true;
       const device = this.status.get(batch[0].deviceId);
       if (device) device.lastContact = batch[batch.length - 1].gatewayTime;
+      const committed = await this.writer.write(batch);
+      if (!committed)
+        this.log('error', `store: refused ${batch.length} readings (writes failing, buffer full)`);
+      return committed;
     },
     deviceAlarm: (signal) => {
       const event = this.relay.transition(signal);

@@ -18,6 +18,8 @@ export interface ReadingWriterOptions {
  */
 export class ReadingWriter {
   private held: ReadingInput[] = [];
+  /** Callers of write() whose readings are held, told when their transaction commits. */
+  private waiting: ((committed: boolean) => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly windowMs: number;
   private readonly maxBatch: number;
@@ -38,16 +40,20 @@ export class ReadingWriter {
     this.onError = options.onError ?? (() => {});
   }
 
-  /** Returns false (and counts it) when the writer is full because commits keep failing. */
-  write(batch: readonly ReadingInput[]): boolean {
+  /**
+   * Queues readings for the next transaction. Resolves true once they are committed, false at
+   * once (and counted) when the writer is full because commits keep failing.
+   */
+  write(batch: readonly ReadingInput[]): Promise<boolean> {
     if (this.held.length + batch.length > this.maxHeld) {
       this.refused += batch.length;
-      return false;
+      return Promise.resolve(false);
     }
     for (const reading of batch) this.held.push(reading);
+    const committed = new Promise<boolean>((resolve) => this.waiting.push(resolve));
     if (this.held.length >= this.maxBatch) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
-    return true;
+    return committed;
   }
 
   get heldCount(): number {
@@ -65,6 +71,7 @@ export class ReadingWriter {
       this.held = [];
       this.committed += batch.length;
       this.transactions++;
+      this.settle(true);
       return stored;
     } catch (error) {
       this.failures++;
@@ -79,5 +86,12 @@ export class ReadingWriter {
     this.flush();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.settle(false);
+  }
+
+  private settle(committed: boolean): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve(committed);
   }
 }

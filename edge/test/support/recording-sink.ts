@@ -8,8 +8,15 @@ export class RecordingSink implements DriverSink {
   readonly statuses: { deviceId: string; state: DeviceState; error?: string }[] = [];
   readonly frameErrors: { deviceId: string | null; error: Error; message: string }[] = [];
 
-  readings(batch: ReadingInput[]) {
+  /** While set, readings() answers only when it resolves (a slow store). */
+  commitGate: Promise<void> | null = null;
+  /** When true, readings() reports the store refused them (a full or failing store). */
+  refusing = false;
+
+  async readings(batch: ReadingInput[]) {
     this.batches.push(batch);
+    if (this.commitGate) await this.commitGate;
+    return !this.refusing;
   }
   deviceAlarm(signal: DeviceAlarmSignal) {
     this.alarms.push(signal);
