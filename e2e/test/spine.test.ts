@@ -10,6 +10,7 @@ import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import { loadConfig } from '@wardgate/edge/src/config/load.ts';
 import type { MllpListenerDriver } from '@wardgate/edge/src/drivers/mllp-listener.ts';
+import { serveGateway } from '@wardgate/edge/src/http/app.ts';
 import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
 import { Ward } from '@wardgate/hardware-sim';
 import {
@@ -152,6 +153,24 @@ for (const target of testDatabaseTargets()) {
       );
       const bed2 = await fhir('Observation?patient=demo-0002&_count=1');
       assert.ok((bed2.total ?? 0) > 0, 'bed 2 readings are charted to the second patient');
+
+      // The gateway's own health and metrics say the same: every device online, cloud linked.
+      const http = await serveGateway(gateway, '127.0.0.1', 0);
+      try {
+        const health = (await (await fetch(`http://127.0.0.1:${http.port}/health`)).json()) as {
+          status: string;
+          offlineDevices: string[];
+          cloud: { connected: boolean };
+        };
+        assert.equal(health.offlineDevices, []);
+        assert.is(health.cloud.connected, true);
+        assert.is(health.status, 'ok');
+        const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
+        assert.match(metrics, /^wardgate_cloud_connected 1$/m);
+        assert.match(metrics, /^wardgate_device_online\{device="bed-2-pump",kind="pump"\} 1$/m);
+      } finally {
+        await http.close();
+      }
 
       // Stop the devices, let the gateway drain: the cloud holds exactly seq 1..last, once each.
       await ward.stop();
