@@ -1,3 +1,4 @@
+export * from './alarm-limits.ts';
 export * from './canonical-json.ts';
 export * from './envelope.ts';
 export * from './hl7/index.ts';

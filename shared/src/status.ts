@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BedAlarmSettings } from './alarm-limits.ts';
 import { DeviceStatus, EpochMs } from './records.ts';
 import { signCanonical, verifyCanonical } from './signing.ts';
 import { GatewayId } from './topics.ts';
@@ -38,6 +39,8 @@ export function verifyStatus(json: unknown, publicKey: string): boolean {
 export const BedAssignment = z.object({
   bedId: z.string().min(1),
   displayName: z.string().max(128).nullable(),
+  /** Alarm limit profile and per-parameter overrides for this bed's patient. */
+  alarms: BedAlarmSettings.optional(),
 });
 export const GatewayConfigDown = z.object({
   v: z.literal(1),

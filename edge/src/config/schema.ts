@@ -1,4 +1,11 @@
-import { BedId, DeviceId, type DeviceKind, GatewayId } from '@wardgate/shared';
+import {
+  BedAlarmSettings,
+  BedId,
+  DeviceId,
+  type DeviceKind,
+  GatewayId,
+  LimitProfileName,
+} from '@wardgate/shared';
 import { z } from 'zod';
 
 const Port = z.number().int().min(0).max(65535);
@@ -76,6 +83,31 @@ export const EdgeConfig = z
     /** The HL7 listener the patient monitors push to (needed when any device uses hl7-mllp). */
     mllp: z.strictObject({ host: Host.default('0.0.0.0'), port: Port.default(4791) }).optional(),
     devices: z.array(DeviceConfig),
+    alarms: z
+      .strictObject({
+        defaultProfile: LimitProfileName.default('adult'),
+        /** Audio pause after a nurse silences an alarm; the signal returns if it persists. */
+        silenceSeconds: z.number().int().min(10).max(600).default(120),
+        /** An unacknowledged high-priority alarm escalates after this long. */
+        escalateAfterSeconds: z.number().int().min(10).max(3600).default(60),
+        /** The cloud link may be down this long before a technical alarm is raised. */
+        cloudUnreachableSeconds: z.number().int().min(10).max(86_400).default(300),
+        /** Free disk below this raises the low-disk technical alarm. */
+        minFreeDiskMb: z.number().int().min(1).default(200),
+        /** Per bed: limit profile and overrides (the cloud's config overrides these). */
+        beds: z.record(BedId, BedAlarmSettings).default({}),
+      })
+      .prefault({}),
+    /** Who may acknowledge and silence at the nurse screen: badge id, name and PIN. */
+    staff: z
+      .array(
+        z.strictObject({
+          badge: z.string().regex(/^[A-Za-z0-9-]{2,32}$/, '2-32 letters, digits or dashes'),
+          name: z.string().min(1).max(64),
+          pin: z.string().regex(/^\d{4,8}$/, '4 to 8 digits'),
+        }),
+      )
+      .default([]),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
