@@ -1,4 +1,5 @@
 export * from './alarm-limits.ts';
+export * from './alarm-profiles.ts';
 export * from './canonical-json.ts';
 export * from './envelope.ts';
 export * from './hl7/index.ts';

@@ -47,5 +47,10 @@ export function parseTopic(topic: string): ParsedTopic | null {
 }
 
 /** cloud → edge on down/ack: every record of `stream` with seq ≤ upTo is committed in the cloud. */
-export const Ack = z.object({ stream: Stream, upTo: z.number().int().nonnegative() });
+export const Ack = z.object({
+  stream: Stream,
+  upTo: z.number().int().nonnegative(),
+  /** The cloud's clock when it sent the ack (epoch ms): lets the gateway see its clock skew. */
+  time: z.number().int().nonnegative().optional(),
+});
 export type Ack = z.infer<typeof Ack>;

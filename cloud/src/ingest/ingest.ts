@@ -170,7 +170,7 @@ export class Ingest {
     const ackedUpTo = await this.store(gatewayId, stream, envelopes);
     this.counters.envelopes += envelopes.length;
     // One cumulative ack covers every envelope of the batch, duplicates included.
-    const ack: Ack = { stream, upTo: ackedUpTo };
+    const ack: Ack = { stream, upTo: ackedUpTo, time: Date.now() };
     await this.options.broker.publish(downTopic(gatewayId, 'ack'), JSON.stringify(ack), { qos: 1 });
     this.counters.acks++;
   }

@@ -19,7 +19,7 @@ export function health(gateway: Gateway) {
   const offline = devices.filter((d) => d.state !== 'online').map((d) => d.deviceId);
   return {
     status: sync.connected && offline.length === 0 ? 'ok' : 'degraded',
-    gateway: gateway.id,
+    gateway: gateway.gatewayId,
     time: Date.now(),
     uptimeSeconds: Math.round((Date.now() - gateway.startedAt) / 1000),
     cloud: sync,

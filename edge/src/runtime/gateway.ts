@@ -1,17 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { readFileSync, statfsSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
-  type AlarmEvent,
+  type AlarmEventInput,
   type DeviceStatus,
   type GatewayConfigDown,
   initCrypto,
 } from '@wardgate/shared';
+import { AlarmEngine } from '../alarms/engine.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { type DeviceStats, type Driver, type DriverSink, driversFor } from '../drivers/index.ts';
 import { ReadingWriter } from '../store/reading-writer.ts';
 import { EdgeStore } from '../store/store.ts';
 import { CloudSync } from '../sync/sync.ts';
-import { DeviceAlarmRelay } from './device-alarms.ts';
+import type { BedView, GatewayHealth, LiveWard } from '../ui/types.ts';
+import { technicalConditions } from './technical-checks.ts';
 
 export type Logger = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -33,22 +37,31 @@ export function readSigningKey(file: string): string {
   return key;
 }
 
+/** How often alarm timers advance and technical conditions are checked. */
+const ALARM_TICK_MS = 250;
+const TECHNICAL_CHECK_MS = 1000;
+
 /**
- * One ward gateway: the drivers feed readings and device alarms into the SQLite store, the sync
- * drains the store to the cloud, and the cloud's config comes back down. Drivers, store and sync
- * only meet here.
+ * One ward gateway: the drivers feed readings and device alarms into the alarm engine and the
+ * SQLite store, the sync drains the store to the cloud, and the cloud's config comes back down.
+ * Drivers, engine, store, sync and pages only meet here.
  */
-export class Gateway {
+export class Gateway implements LiveWard {
   readonly store: EdgeStore;
   readonly writer: ReadingWriter;
   readonly sync: CloudSync;
   readonly drivers: Driver[];
+  readonly alarms: AlarmEngine;
   readonly startedAt = Date.now();
   readonly frameErrors = new Map<string, number>();
-  private readonly relay = new DeviceAlarmRelay();
+  private readonly lastFrameError = new Map<string, { time: number; message: string }>();
   private readonly status = new Map<string, DeviceStatus>();
+  private readonly vitals = new Map<string, BedView['vitals']>();
+  private readonly changes = new EventEmitter<{ change: [] }>();
+  private readonly timers: NodeJS.Timeout[] = [];
   private readonly loaded: LoadedConfig;
   private readonly log: Logger;
+  private cloudDownSince: number | null = Date.now();
   cloudConfig: GatewayConfigDown | undefined;
 
   private constructor(loaded: LoadedConfig, secretKey: string, log: Logger) {
@@ -69,6 +82,17 @@ export class Gateway {
         lastContact: null,
         error: null,
       });
+    this.alarms = new AlarmEngine(
+      {
+        defaultProfile: config.alarms.defaultProfile,
+        beds: config.alarms.beds,
+        silenceSeconds: config.alarms.silenceSeconds,
+        escalateAfterSeconds: config.alarms.escalateAfterSeconds,
+      },
+      { gatewayId: config.gateway.id },
+    );
+    this.alarms.onTransition((event) => this.recordAlarm(event));
+    this.applyCloudConfig(this.cloudConfig);
     this.drivers = driversFor(config, loaded.profiles);
     this.sync = new CloudSync(this.store, {
       gatewayId: config.gateway.id,
@@ -80,12 +104,17 @@ export class Gateway {
       readingsWindowMs: config.cloud.batchWindowMs,
       devices: () => [...this.status.values()],
     });
-    this.sync.on('link', (up) => log(up ? 'info' : 'warn', `cloud link ${up ? 'up' : 'down'}`));
+    this.sync.on('link', (up) => {
+      this.cloudDownSince = up ? null : (this.cloudDownSince ?? Date.now());
+      log(up ? 'info' : 'warn', `cloud link ${up ? 'up' : 'down'}`);
+    });
     this.sync.on('error', (e) => log('warn', `cloud: ${e.message}`));
     this.sync.on('config', (down) => {
       this.cloudConfig = down;
       this.store.putSetting('cloud-config', down);
+      this.applyCloudConfig(down);
       log('info', `cloud config received: ${down.beds.length} bed assignments`);
+      this.changed();
     });
   }
 
@@ -99,6 +128,10 @@ export class Gateway {
       throw error;
     }
     gateway.sync.start();
+    gateway.timers.push(
+      setInterval(() => gateway.alarms.tick(), ALARM_TICK_MS),
+      setInterval(() => gateway.checkTechnical(), TECHNICAL_CHECK_MS),
+    );
     log(
       'info',
       `gateway ${loaded.config.gateway.id} started: ${loaded.config.devices.length} devices, ` +
@@ -107,7 +140,7 @@ export class Gateway {
     return gateway;
   }
 
-  get id(): string {
+  get gatewayId(): string {
     return this.loaded.config.gateway.id;
   }
 
@@ -117,15 +150,26 @@ export class Gateway {
       if (batch.length === 0) return true;
       const device = this.status.get(batch[0].deviceId);
       if (device) device.lastContact = batch[batch.length - 1].gatewayTime;
+      this.alarms.onReadings(batch);
+      for (const reading of batch) {
+        let bed = this.vitals.get(reading.bedId);
+        if (!bed) {
+          bed = {};
+          this.vitals.set(reading.bedId, bed);
+        }
+        bed[reading.parameter] = {
+          value: reading.value,
+          unit: reading.unit,
+          time: reading.deviceTime,
+        };
+      }
+      this.changed();
       const committed = await this.writer.write(batch);
       if (!committed)
         this.log('error', `store: refused ${batch.length} readings (writes failing, buffer full)`);
       return committed;
     },
-    deviceAlarm: (signal) => {
-      const event = this.relay.transition(signal);
-      if (event) this.recordAlarm(event);
-    },
+    deviceAlarm: (signal) => this.alarms.onDeviceAlarm(signal),
     status: (deviceId, state, error) => {
       const device = this.status.get(deviceId);
       if (!device || (device.state === state && device.error === (error ?? null))) return;
@@ -137,21 +181,90 @@ export class Gateway {
         `${deviceId} ${state}${error ? `: ${error}` : ''}`,
       );
       this.sync.statusChanged();
+      this.checkTechnical();
+      this.changed();
     },
     frameError: (deviceId, error) => {
       const key = deviceId ?? '(unknown device)';
       this.frameErrors.set(key, (this.frameErrors.get(key) ?? 0) + 1);
+      if (deviceId) this.lastFrameError.set(deviceId, { time: Date.now(), message: error.message });
       this.log('warn', `${key}: ${error.message}`);
     },
   };
 
   /** Alarm transitions commit at once, without the readings' batch window. */
-  private recordAlarm(event: Omit<AlarmEvent, 'seq'>): void {
+  private recordAlarm(event: AlarmEventInput): void {
     try {
       this.store.appendAlarmEvents([event]);
     } catch (error) {
       this.log('error', `store: alarm event NOT stored: ${(error as Error).message}`);
     }
+  }
+
+  private applyCloudConfig(down: GatewayConfigDown | undefined): void {
+    for (const bed of down?.beds ?? []) this.alarms.setBedSettings(bed.bedId, bed.alarms);
+  }
+
+  private checkTechnical(): void {
+    const { config } = this.loaded;
+    const conditions = technicalConditions({
+      gatewayId: this.gatewayId,
+      now: Date.now(),
+      devices: [...this.status.values()].map((d) => ({
+        deviceId: d.deviceId,
+        bedId: d.bedId ?? 'gateway',
+        state: d.state,
+        error: d.error,
+      })),
+      lastFrameErrorAt: this.lastFrameError,
+      dataDir: this.loaded.dataDir,
+      minFreeDiskMb: config.alarms.minFreeDiskMb,
+      cloudConnected: this.sync.connected,
+      cloudDownSince: this.cloudDownSince,
+      cloudUnreachableSeconds: config.alarms.cloudUnreachableSeconds,
+      clockSkewMs: this.sync.syncStats().clockSkewMs,
+    });
+    for (const condition of conditions) this.alarms.onTechnical(condition);
+  }
+
+  private changed(): void {
+    this.changes.emit('change');
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
+  beds(): BedView[] {
+    const beds = new Map<string, BedView>();
+    const displayNames = new Map(this.cloudConfig?.beds.map((b) => [b.bedId, b.displayName]));
+    for (const device of this.status.values()) {
+      const bedId = device.bedId ?? 'gateway';
+      let bed = beds.get(bedId);
+      if (!bed) {
+        bed = {
+          bedId,
+          displayName: displayNames.get(bedId) ?? null,
+          devices: [],
+          vitals: this.vitals.get(bedId) ?? {},
+        };
+        beds.set(bedId, bed);
+      }
+      bed.devices.push({
+        deviceId: device.deviceId,
+        kind: device.kind as BedView['devices'][number]['kind'],
+        state: device.state,
+        lastContact: device.lastContact,
+      });
+    }
+    return [...beds.values()].sort((a, b) =>
+      a.bedId.localeCompare(b.bedId, 'en', { numeric: true }),
+    );
+  }
+
+  staff() {
+    return this.loaded.config.staff;
   }
 
   deviceStatuses(): DeviceStatus[] {
@@ -162,7 +275,40 @@ export class Gateway {
     return this.drivers.flatMap((d) => d.stats());
   }
 
+  health(): GatewayHealth {
+    const sync = this.sync.syncStats();
+    const disk = statfsSync(this.loaded.dataDir);
+    const memory = process.memoryUsage();
+    const backlog = (stream: 'alarms' | 'readings') => {
+      const { lastSeq, ackedUpTo, ackedAt } = sync.streams[stream];
+      return { lastSeq, ackedUpTo, ackedAt };
+    };
+    return {
+      time: Date.now(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      disk: {
+        path: this.loaded.dataDir,
+        freeBytes: disk.bavail * disk.bsize,
+        totalBytes: disk.blocks * disk.bsize,
+      },
+      memory: {
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        systemFreeBytes: freemem(),
+        systemTotalBytes: totalmem(),
+      },
+      cloud: {
+        connected: sync.connected,
+        lastConnectedAt: sync.lastConnectedAt,
+        lastError: sync.lastDisconnectError,
+        backlog: { alarms: backlog('alarms'), readings: backlog('readings') },
+      },
+      clock: { now: Date.now(), skewMs: sync.clockSkewMs },
+    };
+  }
+
   async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
     await Promise.allSettled(this.drivers.map((d) => d.stop()));
     this.writer.close();
     await this.sync.stop();

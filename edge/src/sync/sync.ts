@@ -43,6 +43,7 @@ export interface SyncStats {
   connected: boolean;
   lastConnectedAt: number | null;
   lastDisconnectError: string | null;
+  clockSkewMs: number | null;
   envelopesSent: number;
   resends: number;
   badDownMessages: number;
@@ -83,6 +84,8 @@ export class CloudSync extends EventEmitter<SyncEvents> {
     badDownMessages: 0,
     lastConnectedAt: null as number | null,
     lastDisconnectError: null as string | null,
+    /** Gateway clock minus the cloud's, from the last ack (latency included), when known. */
+    clockSkewMs: null as number | null,
   };
 
   constructor(store: EdgeStore, options: SyncOptions) {
@@ -255,6 +258,7 @@ export class CloudSync extends EventEmitter<SyncEvents> {
       const json = JSON.parse(payload.toString());
       if (topic === downTopic(gatewayId, 'ack')) {
         const ack = Ack.parse(json);
+        if (ack.time !== undefined) this.stats.clockSkewMs = Date.now() - ack.time;
         if (this.store.ack(ack.stream, ack.upTo)) {
           this.lastProgress[ack.stream] = Date.now();
           this.emit('acked', ack.stream, ack.upTo);
