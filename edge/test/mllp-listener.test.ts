@@ -1,5 +1,6 @@
 import net from 'node:net';
 import {
+  buildAlarmOru,
   buildOru,
   frameMllp,
   MllpDecoder,
@@ -177,7 +178,7 @@ test('garbage and a malformed frame are errors; the listener keeps serving', asy
   assert.is(statsOf('raw-monitor').errors, 1);
 });
 
-test('bad OBX: good observations kept, AE with the problem; ORU^R40 answered AE', async () => {
+test('bad OBX: good observations kept, AE with the problem; an empty ORU^R40 answered AE', async () => {
   const { socket, acks } = await rawClient();
   const errorsBefore = statsOf('raw-monitor').errors;
   const readingsBefore = sink.readingsOf('raw-monitor').length;
@@ -208,11 +209,9 @@ test('bad OBX: good observations kept, AE with the problem; ORU^R40 answered AE'
   }).replace('ORU^R01^ORU_R01', 'ORU^R40^ORU_R40');
   socket.write(frameMllp(alarm));
   await waitFor(() => acks.length === 2, { what: 'AE for ORU^R40' });
-  assert.equal(acks[1], {
-    code: 'AE',
-    controlId: 'raw-3',
-    text: 'message type not supported by this gateway yet',
-  });
+  assert.is(acks[1].code, 'AE');
+  assert.is(acks[1].controlId, 'raw-3');
+  assert.match(acks[1].text, /no event identification OBX/);
   assert.is(statsOf('raw-monitor').errors, errorsBefore + 2);
   assert.equal(sink.alarms, []);
 });
@@ -328,6 +327,107 @@ test('a monitor started before the gateway listens keeps retrying with backoff',
     await late.stop();
     await gateway.stop();
   }
+});
+
+test('a monitor in desaturation reports ORU^R40: deviceAlarm active, AA; recovery ends it', async () => {
+  const patient = new PatientModel({
+    seed: 21,
+    scenario: 'desaturation',
+    onsetSeconds: 0,
+    startedAt: Date.now() - 60_000,
+  });
+  const sim = new PatientMonitorSim({
+    id: 'bed-1-monitor',
+    bedId: 'bed-1',
+    patient,
+    gateway: driver.address(),
+    intervalMs: 50,
+    reconnectMinMs: 20,
+    reconnectMaxMs: 200,
+  });
+  sims.push(sim);
+  const alarmsOf = () => sink.alarms.filter((a) => a.deviceId === 'bed-1-monitor');
+  await sim.start();
+  const started = await waitFor(() => alarmsOf().find((a) => a.active), { what: 'the alarm' });
+  assert.is(started.bedId, 'icu-1');
+  assert.is(started.condition, 'MDC_EVT_LO');
+  assert.is(started.parameter, 'MDC_PULS_OXIM_SAT_O2');
+  assert.is(started.priority, 'high');
+  assert.is(started.kind, 'physiological');
+  assert.is(started.limit, 90);
+  assert.ok(started.value !== undefined && started.value < 90, `SpO2 ${started.value}`);
+  assert.is(started.message, 'SpO2 low');
+  assert.ok(Math.abs(started.time - Date.now()) < 5000);
+  await waitFor(() => sim.counters.alarmsAcked >= 1, { what: 'AA for the ORU^R40' });
+  assert.is(sim.counters.alarmStarts, 1);
+  assert.is(sim.counters.alarmsRejected, 0);
+  assert.equal(sim.activeAlarmConditions, ['MDC_EVT_LO MDC_PULS_OXIM_SAT_O2']);
+  // Observations keep flowing between the alarm reports.
+  const acked = sim.counters.acked;
+  await waitFor(() => sim.counters.acked > acked + 1, { what: 'ORU^R01 after the alarm' });
+
+  patient.setScenario('stable');
+  const ended = await waitFor(() => alarmsOf().find((a) => !a.active), { what: 'the alarm end' });
+  assert.is(ended.condition, 'MDC_EVT_LO');
+  assert.is(ended.parameter, 'MDC_PULS_OXIM_SAT_O2');
+  assert.ok(ended.value !== undefined && ended.value >= 91, `SpO2 ${ended.value}`);
+  await waitFor(() => sim.counters.alarmsAcked >= 2, { what: 'AA for the end' });
+  assert.is(sim.counters.alarmEnds, 1);
+  assert.equal(sim.activeAlarmConditions, []);
+  assert.is(alarmsOf().length, 2, 'one start, one end');
+  assert.is(statsOf('bed-1-monitor').errors, 0);
+  await sim.stop();
+});
+
+test('raw ORU^R40: an end report is AA and inactive; a malformed one is AE and a frame error', async () => {
+  const { socket, acks } = await rawClient();
+  const before = sink.alarms.length;
+  const errorsBefore = statsOf('raw-monitor').errors;
+  const report = (controlId: string, phase: 'start' | 'end') =>
+    buildAlarmOru({
+      controlId,
+      sendingApp: 'raw-monitor',
+      bedId: 'ignored',
+      time: Date.UTC(2025, 0, 2, 3, 4, 5),
+      alarm: {
+        alarmId: 'vent-7',
+        condition: 'MDC_EVT_APNEA',
+        parameter: 'MDC_RESP_RATE',
+        value: 0,
+        limit: 5,
+        priority: 'high',
+        kind: 'physiological',
+        phase,
+      },
+    });
+  socket.write(frameMllp(report('r40-end', 'end')));
+  await waitFor(() => acks.length === 1, { what: 'the ACK of the end report' });
+  assert.equal(acks[0], { code: 'AA', controlId: 'r40-end', text: '' });
+  assert.equal(sink.alarms.slice(before), [
+    {
+      deviceId: 'raw-monitor',
+      bedId: 'icu-9',
+      condition: 'MDC_EVT_APNEA',
+      parameter: 'MDC_RESP_RATE',
+      priority: 'high',
+      kind: 'physiological',
+      active: false,
+      value: 0,
+      limit: 5,
+      time: Date.UTC(2025, 0, 2, 3, 4, 5),
+    },
+  ]);
+
+  socket.write(frameMllp(report('r40-bad', 'start').replace('|start|', '|begun|')));
+  await waitFor(() => acks.length === 2, { what: 'the ACK of the malformed report' });
+  assert.is(acks[1].code, 'AE');
+  assert.is(acks[1].controlId, 'r40-bad');
+  assert.match(acks[1].text, /event phase "begun"/);
+  assert.is(sink.alarms.length, before + 1, 'no alarm from the malformed report');
+  assert.is(statsOf('raw-monitor').errors, errorsBefore + 1);
+  assert.ok(
+    sink.frameErrors.some((e) => e.deviceId === 'raw-monitor' && /r40-bad.*begun/.test(e.message)),
+  );
 });
 
 test('stop() closes the listener', async () => {

@@ -11,7 +11,9 @@ Usage: wardgate-sim [options]
   --gateway HOST:PORT      the gateway's HL7/MLLP listener the monitors push to (default 127.0.0.1:4791)
   --host HOST              address the Modbus and serial-server devices listen on (default 127.0.0.1)
   --base-port PORT         first listening port, 3 per bed (default: any free port)
-  --scenario BED=NAME      a bed's scenario: ${SCENARIOS.join(' | ')} (repeatable; default stable)
+  --scenario BED=NAME      a bed's scenario (repeatable; default stable), one of:
+                           ${SCENARIOS.join(' | ')}
+  --onset SECONDS          seconds before the scenarios begin to act (default 20)
   --pty                    also expose each oximeter on a pty (needs socat)
   --devices-out FILE       write the devices section of a wardgate-edge config (JSON) for this ward
   --seed N                 random seed (default 1)
@@ -45,6 +47,7 @@ function parse() {
       host: { type: 'string' },
       'base-port': { type: 'string' },
       scenario: { type: 'string', multiple: true },
+      onset: { type: 'string' },
       pty: { type: 'boolean' },
       'devices-out': { type: 'string' },
       seed: { type: 'string' },
@@ -70,6 +73,9 @@ for (const s of opts.scenario ?? []) {
   const [bed, name] = s.split('=');
   if (!bed || !SCENARIOS.includes(name as Scenario))
     fail(`--scenario must be BED=${SCENARIOS.join('|')}, got "${s}"`);
+  const index = Number(bed.match(/^bed-(\d+)$/)?.[1] ?? 0);
+  if (index < 1 || index > beds)
+    fail(`--scenario names ${bed}, but the beds are bed-1…bed-${beds}`);
   scenarios[bed] = name as Scenario;
 }
 
@@ -79,6 +85,7 @@ const ward = new Ward({
   host: opts.host,
   basePort: positiveInt(opts['base-port'], '--base-port', 0),
   scenarios,
+  onsetSeconds: positiveInt(opts.onset, '--onset', 20),
   pty: opts.pty,
   seed: positiveInt(opts.seed, '--seed', 1),
 });

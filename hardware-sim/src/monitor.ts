@@ -1,5 +1,13 @@
 import net from 'node:net';
-import { buildOru, frameMllp, MllpDecoder, parseHl7, readAck } from '@wardgate/shared';
+import {
+  type AlarmPriority,
+  buildAlarmOru,
+  buildOru,
+  frameMllp,
+  MllpDecoder,
+  parseHl7,
+  readAck,
+} from '@wardgate/shared';
 import type { SimDevice } from './device.ts';
 import type { PatientModel, Vitals } from './physiology.ts';
 
@@ -15,6 +23,78 @@ const MONITOR_VITALS: readonly [string, keyof Vitals][] = [
   ['MDC_TEMP_BODY', 'temperature'],
   ['MDC_AWAY_CO2_ET', 'etco2'],
 ];
+
+/** The monitor's own alarm checks: a limit on one vital, and how far back it must come to end. */
+interface AlarmCheck {
+  key: keyof Vitals;
+  parameter: string;
+  condition: string;
+  priority: AlarmPriority;
+  limit: number;
+  /** 'below': alarm while value < limit; 'above': while value > limit. */
+  side: 'below' | 'above';
+  /** The alarm ends only once the value is this far back inside the limit (no flapping). */
+  hysteresis: number;
+  text: string;
+}
+
+export const MONITOR_ALARM_CHECKS: readonly AlarmCheck[] = [
+  {
+    key: 'spo2',
+    parameter: 'MDC_PULS_OXIM_SAT_O2',
+    condition: 'MDC_EVT_LO',
+    priority: 'high',
+    limit: 90,
+    side: 'below',
+    hysteresis: 1,
+    text: 'SpO2 low',
+  },
+  {
+    key: 'heartRate',
+    parameter: 'MDC_ECG_HEART_RATE',
+    condition: 'MDC_EVT_HI',
+    priority: 'medium',
+    limit: 140,
+    side: 'above',
+    hysteresis: 3,
+    text: 'Heart rate high',
+  },
+  {
+    key: 'heartRate',
+    parameter: 'MDC_ECG_HEART_RATE',
+    condition: 'MDC_EVT_LO',
+    priority: 'high',
+    limit: 45,
+    side: 'below',
+    hysteresis: 3,
+    text: 'Heart rate low',
+  },
+  {
+    key: 'respRate',
+    parameter: 'MDC_RESP_RATE',
+    condition: 'MDC_EVT_APNEA',
+    priority: 'high',
+    limit: 5,
+    side: 'below',
+    hysteresis: 1,
+    text: 'Apnea',
+  },
+  {
+    key: 'etco2',
+    parameter: 'MDC_AWAY_CO2_ET',
+    condition: 'MDC_EVT_LO',
+    priority: 'medium',
+    limit: 10,
+    side: 'below',
+    hysteresis: 2,
+    text: 'etCO2 low',
+  },
+];
+
+const breached = (check: AlarmCheck, value: number, active: boolean) => {
+  const margin = active ? check.hysteresis : 0;
+  return check.side === 'below' ? value < check.limit + margin : value > check.limit - margin;
+};
 
 export interface PatientMonitorOptions {
   id: string;
@@ -34,11 +114,20 @@ export interface PatientMonitorOptions {
 export interface MonitorCounters {
   /** ORU^R01 messages written to the gateway. */
   sent: number;
-  /** Answered AA (or CA). */
+  /** ORU^R01 answered AA (or CA). */
   acked: number;
-  /** Answered AE/AR (or CE/CR). */
+  /** ORU^R01 answered AE/AR (or CE/CR). */
   rejected: number;
-  /** No matching ACK within ackTimeoutMs. */
+  /** ORU^R40 alarm reports written to the gateway (resends included). */
+  alarmsSent: number;
+  /** Of those, with phase start / end (first sends only). */
+  alarmStarts: number;
+  alarmEnds: number;
+  /** ORU^R40 answered AA (or CA). */
+  alarmsAcked: number;
+  /** ORU^R40 answered AE/AR (or CE/CR). */
+  alarmsRejected: number;
+  /** No matching ACK within ackTimeoutMs (either message type). */
   timeouts: number;
   /** ACKs whose MSA-2 matched no waiting message, and frames that were no ACK at all. */
   unmatched: number;
@@ -46,10 +135,20 @@ export interface MonitorCounters {
   connectFailures: number;
 }
 
+/** One ORU^R40 waiting to be sent (or sent again after an ACK timeout). */
+interface QueuedAlarm {
+  controlId: string;
+  phase: 'start' | 'end';
+  message: string;
+  resend: boolean;
+}
+
 /**
- * A bedside patient monitor acting as an IHE PCD-01 device observation reporter: it connects
- * to the gateway's MLLP listener and pushes one ORU^R01 per interval, one at a time, each
- * waiting for its ACK; it reconnects with exponential backoff when the gateway is away.
+ * A bedside patient monitor acting as an IHE PCD-01 device observation reporter and PCD-04
+ * alarm reporter: it connects to the gateway's MLLP listener and pushes one ORU^R01 per
+ * interval, and an ORU^R40 whenever one of its own alarm checks starts or ends. One message is
+ * in flight at a time, each waiting for its ACK; alarms go ahead of observations. It reconnects
+ * with exponential backoff when the gateway is away.
  */
 export class PatientMonitorSim implements SimDevice {
   readonly id: string;
@@ -59,6 +158,11 @@ export class PatientMonitorSim implements SimDevice {
     sent: 0,
     acked: 0,
     rejected: 0,
+    alarmsSent: 0,
+    alarmStarts: 0,
+    alarmEnds: 0,
+    alarmsAcked: 0,
+    alarmsRejected: 0,
     timeouts: 0,
     unmatched: 0,
     connects: 0,
@@ -83,7 +187,13 @@ export class PatientMonitorSim implements SimDevice {
   private sendTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private backoffMs: number;
-  private pending: { controlId: string; timer: NodeJS.Timeout } | null = null;
+  private pending: { controlId: string; timer: NodeJS.Timeout; alarm: QueuedAlarm | null } | null =
+    null;
+  /** Alarm reports not yet acknowledged or given up, oldest first. */
+  private readonly alarmQueue: QueuedAlarm[] = [];
+  /** Active alarms by check index, with the alarm id their end message reuses. */
+  private readonly activeAlarms = new Map<number, string>();
+  private alarmSeq = 0;
 
   constructor(options: PatientMonitorOptions) {
     this.id = options.id;
@@ -127,6 +237,14 @@ export class PatientMonitorSim implements SimDevice {
     return this.connected;
   }
 
+  /** The alarms the monitor considers active now, e.g. `MDC_EVT_LO MDC_PULS_OXIM_SAT_O2`. */
+  get activeAlarmConditions(): string[] {
+    return [...this.activeAlarms.keys()].map((i) => {
+      const check = MONITOR_ALARM_CHECKS[i];
+      return `${check.condition} ${check.parameter}`;
+    });
+  }
+
   private connect(): void {
     const socket = net.connect({ host: this.gateway.host, port: this.gateway.port });
     this.socket = socket;
@@ -136,8 +254,8 @@ export class PatientMonitorSim implements SimDevice {
       this.connected = true;
       this.counters.connects++;
       this.backoffMs = this.reconnectMinMs;
-      this.sendObservations();
-      this.sendTimer = setInterval(() => this.sendObservations(), this.intervalMs);
+      this.tick();
+      this.sendTimer = setInterval(() => this.tick(), this.intervalMs);
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => {
@@ -164,16 +282,86 @@ export class PatientMonitorSim implements SimDevice {
   private stopSending(): void {
     if (this.sendTimer) clearInterval(this.sendTimer);
     this.sendTimer = null;
-    if (this.pending) clearTimeout(this.pending.timer);
+    if (this.pending) {
+      clearTimeout(this.pending.timer);
+      // Written but never acknowledged: the alarm report goes out again after a reconnect.
+      const alarm = this.pending.alarm;
+      if (alarm) this.alarmQueue.unshift({ ...alarm, resend: true });
+    }
     this.pending = null;
   }
 
-  /** One ORU^R01 with the nine vitals, unless the previous message still waits for its ACK. */
-  private sendObservations(): void {
-    const socket = this.socket;
-    if (!socket || !this.connected || this.pending) return;
+  /** Each interval: check the alarms on fresh vitals, then send what is most urgent. */
+  private tick(): void {
     const now = Date.now();
     const vitals = this.patient.vitals(now);
+    this.checkAlarms(vitals, now);
+    if (!this.sendNextAlarm()) this.sendObservations(vitals, now);
+  }
+
+  private checkAlarms(vitals: Vitals, now: number): void {
+    MONITOR_ALARM_CHECKS.forEach((check, index) => {
+      const value = vitals[check.key];
+      const alarmId = this.activeAlarms.get(index);
+      const isBreached = breached(check, value, alarmId !== undefined);
+      if (isBreached && alarmId === undefined) {
+        const id = `${this.id}-${this.controlPrefix}-alarm-${++this.alarmSeq}`;
+        this.activeAlarms.set(index, id);
+        this.queueAlarm(check, id, 'start', value, now);
+      } else if (!isBreached && alarmId !== undefined) {
+        this.activeAlarms.delete(index);
+        this.queueAlarm(check, alarmId, 'end', value, now);
+      }
+    });
+  }
+
+  private queueAlarm(
+    check: AlarmCheck,
+    alarmId: string,
+    phase: 'start' | 'end',
+    value: number,
+    now: number,
+  ): void {
+    const controlId = `${this.controlPrefix}-${++this.seq}`;
+    const message = buildAlarmOru({
+      controlId,
+      sendingApp: this.id,
+      bedId: this.bedId,
+      time: now,
+      alarm: {
+        alarmId,
+        condition: check.condition,
+        parameter: check.parameter,
+        value,
+        limit: check.limit,
+        priority: check.priority,
+        kind: 'physiological',
+        phase,
+        message: check.text,
+      },
+    });
+    this.alarmQueue.push({ controlId, phase, message, resend: false });
+  }
+
+  /** Writes the oldest queued alarm report; false when none is queued or one is in flight. */
+  private sendNextAlarm(): boolean {
+    const socket = this.socket;
+    const alarm = this.alarmQueue[0];
+    if (!alarm || !socket || !this.connected || this.pending) return false;
+    this.alarmQueue.shift();
+    this.write(socket, alarm.controlId, alarm.message, alarm);
+    this.counters.alarmsSent++;
+    if (!alarm.resend) {
+      if (alarm.phase === 'start') this.counters.alarmStarts++;
+      else this.counters.alarmEnds++;
+    }
+    return true;
+  }
+
+  /** One ORU^R01 with the nine vitals, unless the previous message still waits for its ACK. */
+  private sendObservations(vitals: Vitals, now: number): void {
+    const socket = this.socket;
+    if (!socket || !this.connected || this.pending) return;
     const controlId = `${this.controlPrefix}-${++this.seq}`;
     const message = buildOru({
       controlId,
@@ -182,12 +370,23 @@ export class PatientMonitorSim implements SimDevice {
       time: now,
       observations: MONITOR_VITALS.map(([parameter, key]) => ({ parameter, value: vitals[key] })),
     });
+    this.counters.sent++;
+    this.write(socket, controlId, message, null);
+  }
+
+  private write(
+    socket: net.Socket,
+    controlId: string,
+    message: string,
+    alarm: QueuedAlarm | null,
+  ): void {
     const timer = setTimeout(() => {
       this.counters.timeouts++;
       this.pending = null;
+      // An alarm report is not dropped for want of an ACK: it goes out again first.
+      if (alarm) this.alarmQueue.unshift({ ...alarm, resend: true });
     }, this.ackTimeoutMs);
-    this.pending = { controlId, timer };
-    this.counters.sent++;
+    this.pending = { controlId, timer, alarm };
     socket.write(frameMllp(message));
   }
 
@@ -210,13 +409,18 @@ export class PatientMonitorSim implements SimDevice {
         continue;
       }
       clearTimeout(this.pending.timer);
+      const wasAlarm = this.pending.alarm !== null;
       this.pending = null;
       if (ack.code === 'AA' || ack.code === 'CA') {
-        this.counters.acked++;
+        if (wasAlarm) this.counters.alarmsAcked++;
+        else this.counters.acked++;
       } else {
-        this.counters.rejected++;
+        if (wasAlarm) this.counters.alarmsRejected++;
+        else this.counters.rejected++;
         this.lastRejection = { code: ack.code, text: ack.text };
       }
+      // Queued alarm reports go out as soon as the line is free, not at the next interval.
+      this.sendNextAlarm();
     }
   }
 }

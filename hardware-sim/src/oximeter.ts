@@ -62,9 +62,16 @@ export class OximeterSim implements SimDevice {
     this.serial = serialOf(options.id);
   }
 
-  /** Sensor off the finger: values print as `---` and EXC carries the sensor-off bit. */
+  /**
+   * Sensor off the finger: values print as `---` and EXC carries the sensor-off bit. The
+   * patient's `sensor-off` scenario does the same from its onset.
+   */
   setSensorOff(on: boolean): void {
     this.sensorOff = on;
+  }
+
+  isSensorOff(now = Date.now()): boolean {
+    return this.sensorOff || this.patient.isActive('sensor-off', now);
   }
 
   async start(): Promise<void> {
@@ -107,7 +114,7 @@ export class OximeterSim implements SimDevice {
 
   /** The line the device prints now. */
   line(now = Date.now()): string {
-    if (this.sensorOff) {
+    if (this.isSensorOff(now)) {
       return formatOximeterLine({
         time: now,
         serial: this.serial,

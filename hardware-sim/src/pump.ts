@@ -39,21 +39,30 @@ export class PumpSim extends ModbusDeviceSim {
   }
 
   protected values(now: number): Record<string, number> {
+    // The pump stops itself once its occlusion alarm fires; the line stays under pressure.
+    const occlusion = this.patient.scenario === 'pump-occlusion' ? this.patient.severity(now) : 0;
+    const occluded = occlusion > 0 && this.occlusionPressure(occlusion) > OCCLUSION_PRESSURE;
     // Volume accumulates only while the pump runs, so a stopped simulator is a paused pump.
-    if (this.lastTick !== null) {
+    if (this.lastTick !== null && !occluded) {
       const hours = (now - this.lastTick) / 3_600_000;
       this.infused = Math.min(this.vtbi, this.infused + this.rate * hours);
     }
     this.lastTick = now;
-    const running = this.infused < this.vtbi;
+    const running = this.infused < this.vtbi && !occluded;
     // Pressure follows the pumping cycle around ~100 mm[Hg].
-    const pressure = running ? 100 + 30 * Math.sin(now / 4000) + this.noise(10) : this.noise(3);
+    let pressure = running ? 100 + 30 * Math.sin(now / 4000) + this.noise(10) : this.noise(3);
+    if (occlusion > 0) pressure = this.occlusionPressure(occlusion) + this.noise(5);
     return {
       MDC_FLOW_FLUID_PUMP: running ? this.rate : 0,
       MDC_VOL_FLUID_TBI: this.vtbi,
       MDC_VOL_FLUID_DELIV: Math.floor(this.infused * 100) / 100,
       MDC_PRESS_FLUID_LINE: Math.round(pressure),
     };
+  }
+
+  /** A downstream occlusion builds the line pressure up from ~100 to ~450 mm[Hg]. */
+  private occlusionPressure(severity: number): number {
+    return 100 + (OCCLUSION_PRESSURE + 150 - 100) * severity;
   }
 
   protected alarmBits(values: Record<string, number>): number {

@@ -30,7 +30,11 @@ export class VentilatorSim extends ModbusDeviceSim {
     const rate = round(Math.max(this.setRate, vitals.respRate + this.noise(0.4)), 1);
     const tidalVolume = Math.round(this.setTidalVolume + this.noise(15));
     // Stiffer lungs as the patient breathes faster (deterioration) push the peak pressure up.
-    const peak = round(22 + Math.max(0, vitals.respRate - 18) * 0.4 + this.noise(1.5), 1);
+    let peak = 22 + Math.max(0, vitals.respRate - 18) * 0.4 + this.noise(1.5);
+    // A blocked tube or a patient fighting the ventilator: the peak climbs past the alarm limit.
+    if (this.patient.scenario === 'vent-high-pressure')
+      peak += (HIGH_PRESSURE_LIMIT + 10 - 22) * this.patient.severity(now);
+    peak = round(peak, 1);
     return {
       MDC_VENT_RESP_RATE_SETTING: this.setRate,
       MDC_CONC_AWAY_O2_INSP: this.setFio2,

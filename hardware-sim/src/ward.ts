@@ -15,6 +15,8 @@ export interface WardOptions {
   basePort?: number;
   /** Scenario per bed id; beds not listed are `stable`. */
   scenarios?: Record<string, Scenario>;
+  /** Seconds after start (or after setScenario) before a scenario begins to act; default 0. */
+  onsetSeconds?: number;
   monitorIntervalMs?: number;
   oximeterIntervalMs?: number;
   /** Also expose each oximeter on a pty (needs socat). */
@@ -53,6 +55,7 @@ export class Ward {
       const patient = new PatientModel({
         seed: (options.seed ?? 1) * 1000 + i,
         scenario: options.scenarios?.[bedId] ?? 'stable',
+        onsetSeconds: options.onsetSeconds,
       });
       const listeners: SimDevice[] = [
         new VentilatorSim({ id: `${bedId}-vent`, bedId, patient, host, port: portFor(i, 0) }),
@@ -73,6 +76,13 @@ export class Ward {
 
   get devices(): SimDevice[] {
     return this.beds.flatMap((b) => (b.monitor ? [b.monitor, ...b.listeners] : b.listeners));
+  }
+
+  /** Switches a bed's scenario at run time; its onset clock starts again now. */
+  setScenario(bedId: string, scenario: Scenario): void {
+    const bed = this.beds.find((b) => b.bedId === bedId);
+    if (!bed) throw new Error(`no bed "${bedId}" in this ward (${this.beds.length} beds)`);
+    bed.patient.setScenario(scenario);
   }
 
   /** Starts every device: the listeners first, then the monitors if the gateway is known. */

@@ -4,6 +4,7 @@ import {
   buildAck,
   type DeviceKind,
   type DeviceState,
+  extractAlarm,
   extractObservations,
   frameMllp,
   type Hl7Message,
@@ -12,7 +13,7 @@ import {
   type ReadingInput,
   sniffMsh,
 } from '@wardgate/shared';
-import type { DeviceStats, Driver, DriverSink } from './types.ts';
+import type { DeviceAlarmSignal, DeviceStats, Driver, DriverSink } from './types.ts';
 
 export interface MllpDeviceConfig {
   id: string;
@@ -59,11 +60,9 @@ interface Reply {
   errorCode?: number;
 }
 
-const UNSUPPORTED_R40 = 'message type not supported by this gateway yet';
-
 /**
- * HL7 v2 over MLLP listener (IHE PCD-01 device observation consumer): monitors connect and push
- * ORU^R01; each message is answered with an ACK. One listener serves many devices, each known by
+ * HL7 v2 over MLLP listener (IHE PCD-01 device observation consumer, PCD-04 alert consumer):
+ * monitors connect and push ORU^R01 and ORU^R40; each message is answered with an ACK. One listener serves many devices, each known by
  * MSH-3 (or OBX-18) and mapped to its bed by configuration.
  */
 export class MllpListenerDriver implements Driver {
@@ -230,10 +229,8 @@ export class MllpListenerDriver implements Driver {
     switch (msg.type) {
       case 'ORU^R01':
         return this.handleObservations(entry, msg);
-      case 'ORU^R40': {
-        this.recordError(id, new Error(`ORU^R40 from ${id}: ${UNSUPPORTED_R40}`));
-        return { code: 'AE', text: UNSUPPORTED_R40, errorCode: 200 };
-      }
+      case 'ORU^R40':
+        return this.handleAlarm(entry, msg);
       default: {
         const text = `unsupported message type ${msg.type}`;
         this.recordError(id, new Error(`${text} from ${id}`));
@@ -265,6 +262,35 @@ export class MllpListenerDriver implements Driver {
     const text = content.problems.join('; ');
     this.recordError(entry.config.id, new Error(`ORU^R01 ${content.controlId}: ${text}`));
     return { code: 'AE', text, errorCode: 103 };
+  }
+
+  /** An IHE PCD-04 alarm report: handed to the sink as the device's own alarm signal. */
+  private handleAlarm(entry: DeviceEntry, msg: Hl7Message): Reply {
+    const id = entry.config.id;
+    let content: ReturnType<typeof extractAlarm>;
+    try {
+      content = extractAlarm(msg);
+    } catch (error) {
+      const text = (error as Error).message;
+      this.recordError(id, new Error(`from ${id}: ${text}`));
+      return { code: 'AE', text, errorCode: 101 };
+    }
+    const a = content.alarm;
+    const signal: DeviceAlarmSignal = {
+      deviceId: id,
+      bedId: entry.config.bed,
+      condition: a.condition,
+      priority: a.priority,
+      kind: a.kind,
+      active: a.phase !== 'end',
+      time: content.time,
+    };
+    if (a.parameter !== undefined) signal.parameter = a.parameter;
+    if (a.value !== undefined) signal.value = a.value;
+    if (a.limit !== undefined) signal.limit = a.limit;
+    if (a.message !== undefined) signal.message = a.message;
+    this.sink?.deviceAlarm(signal);
+    return { code: 'AA' };
   }
 
   /** MSH-3 namespace id, else the first OBX-18 naming a configured device. */
