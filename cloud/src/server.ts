@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { desc } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { alarmsApp } from './alarms/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { gatewayStatus } from './db/schema.ts';
@@ -37,7 +38,7 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   stop(): Promise<void>;
 }
 
-/** The HTTP API: `/health` and FHIR R4 under `/fhir/R4`. */
+/** The HTTP API: `/health`, alarms under `/api/alarms` and FHIR R4 under `/fhir/R4`. */
 export function cloudApp(database: Database, mqtt: MqttSide): Hono {
   const app = new Hono();
   app.get('/health', async (c) => {
@@ -81,6 +82,7 @@ export function cloudApp(database: Database, mqtt: MqttSide): Hono {
       );
     }
   });
+  app.route('/api/alarms', alarmsApp(database.db));
   app.route('/fhir/R4', fhirApp(database.db));
   return app;
 }

@@ -255,6 +255,17 @@ for (const target of testDatabaseTargets()) {
         interactions: ['read', 'search-type'],
         params: ['identifier:token', 'name:string', '_count:number'],
       },
+      {
+        type: 'Flag',
+        interactions: ['read', 'search-type'],
+        params: [
+          'patient:reference',
+          'subject:reference',
+          'status:token',
+          'date:date',
+          '_count:number',
+        ],
+      },
     ]);
     assert.is(body.implementation.url, 'http://localhost');
   });

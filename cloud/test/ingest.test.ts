@@ -80,8 +80,20 @@ for (const target of testDatabaseTargets()) {
   });
 
   const acks = (ctx: Context) => ctx.gateway.received<Ack>(acksTopic);
-  const waitForAck = (ctx: Context, count: number) =>
-    waitFor(() => acks(ctx).length >= count && acks(ctx)[count - 1], { what: `ack #${count}` });
+  /** The count-th ack, without its `time` once that is checked to be the cloud's clock now. */
+  const waitForAck = async (ctx: Context, count: number) => {
+    const { time, ...ack } = await waitFor(
+      () => acks(ctx).length >= count && acks(ctx)[count - 1],
+      {
+        what: `ack #${count}`,
+      },
+    );
+    assert.ok(
+      typeof time === 'number' && Math.abs(Date.now() - time) < 60_000,
+      'ack carries the cloud time',
+    );
+    return ack;
+  };
 
   test('a signed readings envelope is stored with the bed patient and acked', async (ctx) => {
     const records = [

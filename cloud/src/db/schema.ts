@@ -85,6 +85,9 @@ export const alarmEvents = pgTable(
   (t) => [
     primaryKey({ columns: [t.gatewayId, t.seq] }),
     index('alarm_events_alarm').on(t.gatewayId, t.alarmId),
+    // Alarm lists by ward/bed and by patient over a time range (cloud/src/alarms/queries.ts).
+    index('alarm_events_bed_time').on(t.gatewayId, t.bedId, t.time),
+    index('alarm_events_patient_time').on(t.patientId, t.time),
   ],
 );
 

@@ -1,3 +1,4 @@
+import { FLAG_SEARCH } from './flag.ts';
 import { OBSERVATION_SEARCH } from './observation.ts';
 import { PATIENT_SEARCH } from './patient.ts';
 import type { ParamType, SearchSpec } from './search-params.ts';
@@ -11,12 +12,17 @@ const DEFINITIONS: Record<string, string> = {
   'Observation.device': 'http://hl7.org/fhir/SearchParameter/Observation-device',
   'Patient.identifier': 'http://hl7.org/fhir/SearchParameter/Patient-identifier',
   'Patient.name': 'http://hl7.org/fhir/SearchParameter/Patient-name',
+  'Flag.patient': 'http://hl7.org/fhir/SearchParameter/clinical-patient',
+  'Flag.subject': 'http://hl7.org/fhir/SearchParameter/Flag-subject',
+  'Flag.date': 'http://hl7.org/fhir/SearchParameter/clinical-date',
 };
 
 const DOCUMENTATION: Record<string, string> = {
   'Observation.date': 'Prefixes eq, ne, gt, lt, ge, le, sa, eb; dates without a time are UTC days.',
   'Observation.code': 'LOINC (http://loinc.org) or MDC (urn:iso:std:iso:11073:10101) codes.',
   'Observation.device': 'Device/{gatewayId}.{deviceId}',
+  'Flag.date': 'When the alarm was raised (period start); prefixes as Observation.date.',
+  'Flag.status': 'active (alarm not cleared) or inactive (cleared).',
   _count: 'Page size, default 50, at most 1000.',
   _sort: 'date, _lastUpdated; prefix "-" for descending; several keys comma-separated.',
 };
@@ -42,7 +48,7 @@ function searchParams(spec: SearchSpec) {
 
 const PUBLISHED = new Date().toISOString();
 
-/** Exactly what this API implements: read and search-type on Observation and Patient. */
+/** Exactly what this API implements: read and search-type on Observation, Patient and Flag. */
 export function capabilityStatement(base: string) {
   return {
     resourceType: 'CapabilityStatement',
@@ -60,7 +66,7 @@ export function capabilityStatement(base: string) {
         documentation:
           'Searches page by offset: follow the Bundle next/previous links. Unknown search ' +
           'parameters are rejected (strict handling).',
-        resource: [OBSERVATION_SEARCH, PATIENT_SEARCH].map((spec) => ({
+        resource: [OBSERVATION_SEARCH, PATIENT_SEARCH, FLAG_SEARCH].map((spec) => ({
           type: spec.resourceType,
           interaction: [{ code: 'read' }, { code: 'search-type' }],
           searchParam: searchParams(spec),

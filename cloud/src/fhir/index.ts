@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { Db } from '../db/database.ts';
 import { searchsetBundle } from './bundle.ts';
 import { capabilityStatement } from './capability.ts';
+import { FLAG_SEARCH, readFlag, searchFlags } from './flag.ts';
 import { OBSERVATION_SEARCH, readObservation, searchObservations } from './observation.ts';
 import { FhirError, fhirJson, operationOutcome } from './operation-outcome.ts';
 import { PATIENT_SEARCH, readPatient, searchPatients } from './patient.ts';
@@ -16,7 +17,8 @@ type Search<R> = (db: Db, search: ParsedSearch) => Promise<{ total: number; reso
 type Read<R> = (db: Db, id: string) => Promise<R | undefined>;
 
 /**
- * The read-only FHIR R4 API (Observation from device readings, Patient, CapabilityStatement).
+ * The read-only FHIR R4 API (Observation from device readings, Patient, Flag from alarms,
+ * CapabilityStatement).
  * Mount it at `/fhir/R4`; Bundle links are absolute URLs under `baseUrl`.
  */
 export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
@@ -26,7 +28,9 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
     if (fixedBase) return fixedBase;
     const url = new URL(c.req.url);
     // Whatever precedes our own route (`/metadata`, `/Type`, `/Type/x`) is where we are mounted.
-    return url.origin + url.pathname.replace(/\/(metadata|Observation|Patient)(\/[^/]*)?\/?$/, '');
+    return (
+      url.origin + url.pathname.replace(/\/(metadata|Observation|Patient|Flag)(\/[^/]*)?\/?$/, '')
+    );
   };
 
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
@@ -34,6 +38,7 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   const resources: { spec: SearchSpec; search: Search<{ id: string }>; read: Read<unknown> }[] = [
     { spec: OBSERVATION_SEARCH, search: searchObservations, read: readObservation },
     { spec: PATIENT_SEARCH, search: searchPatients, read: readPatient },
+    { spec: FLAG_SEARCH, search: searchFlags, read: readFlag },
   ];
   for (const { spec, search, read } of resources) {
     const type = spec.resourceType;

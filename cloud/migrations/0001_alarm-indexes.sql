@@ -1,0 +1,2 @@
+CREATE INDEX "alarm_events_bed_time" ON "alarm_events" USING btree ("gateway_id","bed_id","time");--> statement-breakpoint
+CREATE INDEX "alarm_events_patient_time" ON "alarm_events" USING btree ("patient_id","time");
