@@ -1,30 +1,14 @@
 // The whole spine over loopback, every part real: simulated devices speaking HL7/MLLP, Modbus TCP
 // and serial lines → the edge gateway (SQLite, signed envelopes) → the cloud's aedes broker over
 // TCP → ingest into PGlite (and PostgreSQL when TEST_DATABASE_URL is set) → FHIR search.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { seedDemo } from '@wardgate/cloud/src/beds/seed-demo.ts';
 import { readings } from '@wardgate/cloud/src/db/schema.ts';
-import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
-import { loadConfig } from '@wardgate/edge/src/config/load.ts';
-import type { MllpListenerDriver } from '@wardgate/edge/src/drivers/mllp-listener.ts';
-import { serveGateway } from '@wardgate/edge/src/http/app.ts';
-import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
-import { Ward } from '@wardgate/hardware-sim';
-import {
-  type DeviceKind,
-  generateSigningKeyPair,
-  initCrypto,
-  parametersOf,
-  termFor,
-} from '@wardgate/shared';
+import { type DeviceKind, parametersOf, termFor } from '@wardgate/shared';
 import { waitFor } from '@wardgate/shared/testing';
 import { count, eq, max, min } from 'drizzle-orm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stringify } from 'yaml';
+import { startWardStack } from '../support/ward-stack.ts';
 
 const GATEWAY = 'ward-e2e';
 const LOINC = 'http://loinc.org';
@@ -49,51 +33,18 @@ interface Bundle {
   entry?: { resource: Observation }[];
 }
 
-await initCrypto();
-const quietLog = () => {};
-
 for (const target of testDatabaseTargets()) {
   test(`${target.name}: vitals from all four device kinds reach FHIR with their codes, units, device and patient`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wardgate-e2e-'));
     const database = await target.open();
-    const cloud = await startCloud({
+    const stack = await startWardStack({
       database,
-      host: '127.0.0.1',
-      httpPort: 0,
-      mqttPort: 0,
-      log: quietLog,
+      beds: 2,
+      gatewayId: GATEWAY,
+      ward: { monitorIntervalMs: 200, oximeterIntervalMs: 200 },
+      pollIntervalMs: 200,
     });
-    const ward = new Ward({ beds: 2, monitorIntervalMs: 200, oximeterIntervalMs: 200, seed: 7 });
-    let gateway: Gateway | null = null;
+    const { cloud, ward, gateway } = stack;
     try {
-      const keys = generateSigningKeyPair();
-      // Admitted a minute ago: the oximeter stamps whole seconds, so a reading from the very
-      // second of admission could otherwise predate it.
-      await seedDemo(database.db, { gatewayId: GATEWAY, beds: 2, at: Date.now() - 60_000 });
-      await cloud.addGateway({ id: GATEWAY, publicKey: keys.publicKey, password: 'e2e-secret' });
-      await ward.startListeners();
-
-      const keyFile = join(dir, 'gateway.key');
-      writeFileSync(keyFile, `${keys.secretKey}\n`);
-      const configFile = join(dir, 'edge.yaml');
-      writeFileSync(
-        configFile,
-        stringify({
-          gateway: { id: GATEWAY, dataDir: join(dir, 'edge') },
-          cloud: {
-            mqttUrl: cloud.mqttUrl,
-            password: 'e2e-secret',
-            signingKeyFile: keyFile,
-            batchWindowMs: 50,
-          },
-          mllp: { host: '127.0.0.1', port: 0 },
-          devices: ward.edgeDevices({ pollIntervalMs: 200 }),
-        }),
-      );
-      gateway = await Gateway.start(loadConfig(configFile), quietLog);
-      const mllp = gateway.drivers.find((d) => d.type === 'hl7-mllp') as MllpListenerDriver;
-      await ward.startMonitors({ host: '127.0.0.1', port: mllp.address().port });
-
       const fhir = async (path: string) => {
         const response = await fetch(`${cloud.httpUrl}/fhir/R4/${path}`);
         assert.is(response.status, 200, `${path} answered ${response.status}`);
@@ -155,8 +106,8 @@ for (const target of testDatabaseTargets()) {
       assert.ok((bed2.total ?? 0) > 0, 'bed 2 readings are charted to the second patient');
 
       // The gateway's own health and metrics say the same: every device online, cloud linked.
-      const http = await serveGateway(gateway, '127.0.0.1', 0);
-      try {
+      {
+        const http = stack.http;
         const health = (await (await fetch(`http://127.0.0.1:${http.port}/health`)).json()) as {
           status: string;
           offlineDevices: string[];
@@ -168,8 +119,6 @@ for (const target of testDatabaseTargets()) {
         const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
         assert.match(metrics, /^wardgate_cloud_connected 1$/m);
         assert.match(metrics, /^wardgate_device_online\{device="bed-2-pump",kind="pump"\} 1$/m);
-      } finally {
-        await http.close();
       }
 
       // Stop the devices, let the gateway drain: the cloud holds exactly seq 1..last, once each.
@@ -177,7 +126,7 @@ for (const target of testDatabaseTargets()) {
       for (const driver of gateway.drivers) await driver.stop();
       gateway.writer.flush();
       const { lastSeq } = gateway.store.cursor('readings');
-      await waitFor(() => gateway?.store.cursor('readings').ackedUpTo === lastSeq, {
+      await waitFor(() => gateway.store.cursor('readings').ackedUpTo === lastSeq, {
         timeoutMs: 30_000,
         what: 'the last ack',
       });
@@ -187,10 +136,7 @@ for (const target of testDatabaseTargets()) {
         .where(eq(readings.gatewayId, GATEWAY));
       assert.equal(held, { count: lastSeq, min: 1, max: lastSeq });
     } finally {
-      await ward.stop();
-      await gateway?.stop();
-      await cloud.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await stack.stop();
     }
   });
 }
