@@ -3,16 +3,24 @@
 //   2. readings/s end to end, edge outbox → MQTT → cloud committed, on PGlite and on PostgreSQL
 //      (TEST_DATABASE_URL, or a local server at 127.0.0.1:5432/test when one answers)
 //   3. the edge process's peak RSS while draining
+//   4. alarm latency, device message → nurse screen feed and → cloud commit, 4 and 60 beds
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '@wardgate/cloud/src/db/database.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import pg from 'pg';
+import { benchAlarmLatency } from './alarm-latency.ts';
 import { benchEdgeStore } from './edge-store.ts';
 import { benchEndToEnd, type EndToEndFigures } from './end-to-end.ts';
 
-const TARGETS = { edgeStore: 100_000, pglite: 10_000, postgres: 30_000 };
+const TARGETS = {
+  edgeStore: 100_000,
+  pglite: 10_000,
+  postgres: 30_000,
+  alarmScreenP99Ms: 250,
+  alarmCloudP99Ms: 1000,
+};
 const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} readings/s`;
 const verdict = (value: number, target: number) => (value >= target ? 'meets' : 'BELOW');
 
@@ -71,3 +79,15 @@ for (const r of results)
   console.log(
     `edge peak RSS:         ${r.edgePeakRssMb.toFixed(1)} MB draining to ${r.database} (${r.edgeStartRssMb.toFixed(1)} MB loaded, before the drain)`,
   );
+
+for (const [beds, rounds] of [
+  [4, 50],
+  [60, 5],
+] as const) {
+  const l = await benchAlarmLatency(beds, rounds);
+  const ms = (v: number) => `${Math.round(v)} ms`;
+  console.log(
+    `alarm latency, ${String(beds).padStart(2)} beds: screen p50 ${ms(l.screen.p50)} p99 ${ms(l.screen.p99)} (target ≤ ${TARGETS.alarmScreenP99Ms} ms: ${l.screen.p99 <= TARGETS.alarmScreenP99Ms ? 'meets' : 'ABOVE'}); ` +
+      `cloud p50 ${ms(l.cloud.p50)} p99 ${ms(l.cloud.p99)} (target ≤ ${TARGETS.alarmCloudP99Ms} ms: ${l.cloud.p99 <= TARGETS.alarmCloudP99Ms ? 'meets' : 'ABOVE'}); ${l.samples} alarms`,
+  );
+}

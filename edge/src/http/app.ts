@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Gateway } from '../runtime/gateway.ts';
+import { uiApp } from '../ui/routes.ts';
 
 /** The gateway's own HTTP surface: health for monitoring, metrics for scraping. */
 export function gatewayApp(gateway: Gateway): Hono {
@@ -10,6 +11,7 @@ export function gatewayApp(gateway: Gateway): Hono {
   app.get('/metrics', (c) =>
     c.text(metrics(gateway), 200, { 'content-type': 'text/plain; version=0.0.4' }),
   );
+  app.route('/', uiApp(gateway));
   return app;
 }
 
@@ -116,7 +118,12 @@ export function serveGateway(gateway: Gateway, host: string, port: number): Prom
     const server = serve({ fetch: gatewayApp(gateway).fetch, hostname: host, port }, (info) =>
       resolve({
         port: (info as AddressInfo).port,
-        close: () => new Promise((done) => server.close(() => done())),
+        // Live pages hold /api/live open: close those connections too, or close() never ends.
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            if ('closeAllConnections' in server) server.closeAllConnections();
+          }),
       }),
     );
     server.once('error', reject);

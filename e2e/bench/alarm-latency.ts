@@ -1,0 +1,174 @@
+import { createConnection, type Socket } from 'node:net';
+import { openDatabase } from '@wardgate/cloud/src/db/database.ts';
+import type { ActiveAlarm } from '@wardgate/edge/src/alarms/types.ts';
+import type { MllpListenerDriver } from '@wardgate/edge/src/drivers/mllp-listener.ts';
+import { buildAlarmOru, frameMllp, MllpDecoder } from '@wardgate/shared';
+import { startWardStack } from '../support/ward-stack.ts';
+
+export interface LatencyFigures {
+  beds: number;
+  samples: number;
+  screen: { p50: number; p99: number; max: number };
+  cloud: { p50: number; p99: number; max: number };
+}
+
+const CONDITION = 'MDC_EVT_ALARM';
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
+}
+
+/** Follows the gateway's live feed (/api/live, what the nurse screen listens to). */
+async function followLive(url: string, onAlarms: (alarms: ActiveAlarm[], at: number) => void) {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/api/live`, { signal: controller.signal });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  (async () => {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) return;
+      const at = Date.now();
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: ?(.*)$/m.exec(block)?.[1];
+        const data = block
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n');
+        if (event === 'snapshot')
+          onAlarms((JSON.parse(data) as { alarms: ActiveAlarm[] }).alarms, at);
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  })();
+  return () => controller.abort();
+}
+
+/** An MLLP connection that sends one message at a time and waits for its ACK. */
+async function mllpClient(port: number) {
+  const socket: Socket = createConnection({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) =>
+    socket.once('connect', resolve).once('error', reject),
+  );
+  const decoder = new MllpDecoder();
+  let waiting: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    for (const e of decoder.push(chunk)) if (e.kind === 'frame') waiting?.();
+  });
+  return {
+    send(text: string) {
+      return new Promise<void>((resolve) => {
+        waiting = resolve;
+        socket.write(frameMllp(text));
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+/**
+ * Alarm latency on a live simulated ward: each bed's monitor reports a device alarm (IHE PCD-04
+ * ORU^R40) while the ward's regular traffic flows; measured from just before the message is
+ * written to the gateway's socket until (a) the alarm arrives on the live feed the nurse screen
+ * listens to and (b) the cloud's ack for the stored transition arrives (the cloud acks after its
+ * commit). Device alarms have no condition delay, so none is included.
+ */
+export async function benchAlarmLatency(beds: number, rounds: number): Promise<LatencyFigures> {
+  const database = await openDatabase({});
+  const stack = await startWardStack({ database, beds, ward: { monitorIntervalMs: 1000 } });
+  const screen: number[] = [];
+  const cloud: number[] = [];
+  const { gateway } = stack;
+  try {
+    // Wait for the cloud link, so "while online" holds.
+    while (!gateway.sync.connected) await new Promise((r) => setTimeout(r, 50));
+
+    const waitingScreen = new Map<string, (at: number, alarmId: string) => void>();
+    const waitingGone = new Map<string, () => void>();
+    const stopLive = await followLive(stack.gatewayUrl, (alarms, at) => {
+      const present = new Set<string>();
+      for (const alarm of alarms)
+        if (alarm.condition === CONDITION) {
+          present.add(alarm.deviceId);
+          waitingScreen.get(alarm.deviceId)?.(at, alarm.alarmId);
+        }
+      for (const [deviceId, done] of waitingGone) if (!present.has(deviceId)) done();
+    });
+
+    const raisedSeq = new Map<string, number>();
+    const ackWaiters: { seq: number; done: (at: number) => void }[] = [];
+    gateway.store.on('appended', (stream, lastSeq) => {
+      if (stream !== 'alarms') return;
+      const [event] = gateway.store.pending('alarms', lastSeq - 1, 1);
+      if (event?.transition === 'raised' && event.condition === CONDITION)
+        raisedSeq.set(event.alarmId, event.seq);
+    });
+    gateway.sync.on('acked', (stream, upTo) => {
+      if (stream !== 'alarms') return;
+      const at = Date.now();
+      for (let i = ackWaiters.length - 1; i >= 0; i--)
+        if (ackWaiters[i].seq <= upTo) ackWaiters.splice(i, 1)[0].done(at);
+    });
+
+    const mllpPort = (
+      gateway.drivers.find((d) => d.type === 'hl7-mllp') as MllpListenerDriver
+    ).address().port;
+    let controlId = 0;
+    await Promise.all(
+      stack.ward.beds.map(async ({ bedId }) => {
+        const deviceId = `${bedId}-monitor`;
+        const client = await mllpClient(mllpPort);
+        const report = (phase: 'start' | 'end') =>
+          buildAlarmOru({
+            controlId: `BENCH-${++controlId}`,
+            sendingApp: deviceId,
+            bedId,
+            time: Date.now(),
+            alarm: {
+              condition: CONDITION,
+              priority: 'medium',
+              kind: 'physiological',
+              phase,
+              message: 'bench alarm',
+            },
+          });
+        for (let round = 0; round < rounds; round++) {
+          const onScreen = new Promise<{ at: number; alarmId: string }>((resolve) =>
+            waitingScreen.set(deviceId, (at, alarmId) => {
+              waitingScreen.delete(deviceId);
+              resolve({ at, alarmId });
+            }),
+          );
+          const sentAt = Date.now();
+          await client.send(report('start'));
+          const shown = await onScreen;
+          screen.push(shown.at - sentAt);
+          const seq = raisedSeq.get(shown.alarmId);
+          if (seq === undefined) throw new Error(`no stored 'raised' for ${shown.alarmId}`);
+          const ackedAt =
+            gateway.store.cursor('alarms').ackedUpTo >= seq
+              ? Date.now()
+              : await new Promise<number>((done) => ackWaiters.push({ seq, done }));
+          cloud.push(ackedAt - sentAt);
+          const gone = new Promise<void>((resolve) => waitingGone.set(deviceId, resolve));
+          await client.send(report('end'));
+          await gone;
+          waitingGone.delete(deviceId);
+        }
+        client.close();
+      }),
+    );
+    stopLive();
+    return { beds, samples: screen.length, screen: percentiles(screen), cloud: percentiles(cloud) };
+  } finally {
+    await stack.stop();
+  }
+}
