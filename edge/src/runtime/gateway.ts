@@ -62,6 +62,7 @@ export class Gateway implements LiveWard {
   private readonly loaded: LoadedConfig;
   private readonly log: Logger;
   private cloudDownSince: number | null = Date.now();
+  private pendingAlarms: AlarmEventInput[] = [];
   cloudConfig: GatewayConfigDown | undefined;
 
   private constructor(loaded: LoadedConfig, secretKey: string, log: Logger) {
@@ -192,12 +193,26 @@ export class Gateway implements LiveWard {
     },
   };
 
-  /** Alarm transitions commit at once, without the readings' batch window. */
+  /**
+   * Alarm transitions commit at once, without the readings' batch window: the ones raised in the
+   * same turn of the event loop (a burst across the ward) share one transaction and one fsync,
+   * committed before any further I/O is handled.
+   */
   private recordAlarm(event: AlarmEventInput): void {
+    this.pendingAlarms.push(event);
+    if (this.pendingAlarms.length === 1) setImmediate(() => this.commitAlarms());
+  }
+
+  private commitAlarms(): void {
+    const events = this.pendingAlarms;
+    this.pendingAlarms = [];
     try {
-      this.store.appendAlarmEvents([event]);
+      this.store.appendAlarmEvents(events);
     } catch (error) {
-      this.log('error', `store: alarm event NOT stored: ${(error as Error).message}`);
+      this.log(
+        'error',
+        `store: ${events.length} alarm events NOT stored: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -310,6 +325,7 @@ export class Gateway implements LiveWard {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await Promise.allSettled(this.drivers.map((d) => d.stop()));
+    if (this.pendingAlarms.length > 0) this.commitAlarms();
     this.writer.close();
     await this.sync.stop();
     this.store.close();

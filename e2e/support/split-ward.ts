@@ -1,0 +1,159 @@
+// A ward laid out as in production for benchmarks: the cloud and the simulated devices each run in
+// their own process (from their CLIs); only the gateway runs in the measuring process.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@wardgate/edge/src/config/load.ts';
+import { type RunningHttp, serveGateway } from '@wardgate/edge/src/http/app.ts';
+import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
+import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
+import { stringify } from 'yaml';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = (pkg: string, bin: string) => join(root, pkg, 'bin', bin);
+const CLOUD = cli('cloud', 'wardgate-cloud.mjs');
+const SIM = cli('hardware-sim', 'wardgate-sim.mjs');
+
+export interface SplitWard {
+  gateway: Gateway;
+  gatewayUrl: string;
+  beds: string[];
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function runOnce(args: string[]) {
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr}`);
+}
+
+/** Starts a long-running CLI and resolves with the first output line matching `ready`. */
+function startProcess(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = ready.exec(output);
+      if (match) {
+        child.stdout?.off('data', onData);
+        resolve({ child, match });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${output}`)));
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startSplitWard(options: {
+  beds: number;
+  gatewayId?: string;
+}): Promise<SplitWard> {
+  await initCrypto();
+  const gatewayId = options.gatewayId ?? 'ward-bench';
+  const dir = mkdtempSync(join(tmpdir(), 'wardgate-split-'));
+  const children: ChildProcess[] = [];
+  let gateway: Gateway | null = null;
+  let http: RunningHttp | null = null;
+  const stop = async () => {
+    await http?.close();
+    await gateway?.stop();
+    await Promise.all(children.map(stopProcess));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const keys = generateSigningKeyPair();
+    const cloudData = ['--data-dir', join(dir, 'cloud')];
+    runOnce([
+      CLOUD,
+      'gateways',
+      'add',
+      ...cloudData,
+      '--id',
+      gatewayId,
+      '--public-key',
+      keys.publicKey,
+      '--password',
+      'split-secret',
+    ]);
+    runOnce([
+      CLOUD,
+      'seed-demo',
+      ...cloudData,
+      '--gateway',
+      gatewayId,
+      '--beds',
+      String(options.beds),
+    ]);
+    const cloud = await startProcess(
+      [CLOUD, 'serve', ...cloudData, '--http-port', '0', '--mqtt-port', '0'],
+      /^mqtt (mqtt:\/\/\S+)$/m,
+    );
+    children.push(cloud.child);
+
+    const mllpPort = await freePort();
+    const devicesFile = join(dir, 'devices.json');
+    const sim = await startProcess(
+      [
+        SIM,
+        '--beds',
+        String(options.beds),
+        '--gateway',
+        `127.0.0.1:${mllpPort}`,
+        '--devices-out',
+        devicesFile,
+      ],
+      /beds running/,
+    );
+    children.push(sim.child);
+    if (!existsSync(devicesFile)) throw new Error('the simulator wrote no devices file');
+
+    const keyFile = join(dir, 'gateway.key');
+    writeFileSync(keyFile, `${keys.secretKey}\n`);
+    const configFile = join(dir, 'edge.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        gateway: { id: gatewayId, dataDir: join(dir, 'edge') },
+        cloud: { mqttUrl: cloud.match[1], password: 'split-secret', signingKeyFile: keyFile },
+        mllp: { host: '127.0.0.1', port: mllpPort },
+        devices: JSON.parse(readFileSync(devicesFile, 'utf8')),
+      }),
+    );
+    gateway = await Gateway.start(loadConfig(configFile), () => {});
+    http = await serveGateway(gateway, '127.0.0.1', 0);
+    const beds = Array.from({ length: options.beds }, (_, i) => `bed-${i + 1}`);
+    return { gateway, gatewayUrl: `http://127.0.0.1:${http.port}`, beds, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
