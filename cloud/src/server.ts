@@ -3,6 +3,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { desc } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { alarmsApp } from './alarms/routes.ts';
+import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { gatewayStatus } from './db/schema.ts';
@@ -83,6 +84,7 @@ export function cloudApp(database: Database, mqtt: MqttSide): Hono {
     }
   });
   app.route('/api/alarms', alarmsApp(database.db));
+  app.route('/api/beds', bedsApp(database.db, mqtt.broker));
   app.route('/fhir/R4', fhirApp(database.db));
   return app;
 }

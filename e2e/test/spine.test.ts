@@ -121,6 +121,30 @@ for (const target of testDatabaseTargets()) {
         assert.match(metrics, /^wardgate_device_online\{device="bed-2-pump",kind="pump"\} 1$/m);
       }
 
+      // Alarm limits set for a bed in the cloud reach the gateway's alarm engine.
+      const put = await fetch(`${cloud.httpUrl}/api/beds/${GATEWAY}/bed-2/alarm-settings`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          profile: 'neonatal',
+          limits: { MDC_PULS_OXIM_SAT_O2: { low: 85 } },
+        }),
+      });
+      assert.is(put.status, 200);
+      await waitFor(() => gateway.alarms.limitsFor('bed-2').MDC_PULS_OXIM_SAT_O2?.low === 85, {
+        what: 'the cloud-set SpO2 limit in the gateway',
+      });
+      assert.is(
+        gateway.alarms.limitsFor('bed-2').MDC_ECG_HEART_RATE?.low,
+        100,
+        'neonatal HR limits',
+      );
+      assert.is(
+        gateway.alarms.limitsFor('bed-1').MDC_PULS_OXIM_SAT_O2?.low,
+        90,
+        'bed-1 keeps the adult limit',
+      );
+
       // Stop the devices, let the gateway drain: the cloud holds exactly seq 1..last, once each.
       await ward.stop();
       for (const driver of gateway.drivers) await driver.stop();

@@ -1,8 +1,15 @@
-import { BedId, downTopic, type GatewayConfigDown, GatewayId } from '@wardgate/shared';
+import {
+  BedAlarmSettings,
+  BedId,
+  downTopic,
+  effectiveLimits,
+  type GatewayConfigDown,
+  GatewayId,
+} from '@wardgate/shared';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { CloudBroker } from '../broker/broker.ts';
 import type { Db } from '../db/database.ts';
-import { bedAssignments, patients } from '../db/schema.ts';
+import { bedAlarmSettings, bedAssignments, patients } from '../db/schema.ts';
 
 export interface AssignBedInput {
   gatewayId: string;
@@ -137,11 +144,42 @@ export class BedDirectory {
 
 export async function gatewayConfig(db: Db, gatewayId: string): Promise<GatewayConfigDown> {
   const current = await currentAssignments(db, gatewayId);
+  const alarms = new Map(
+    (await db.select().from(bedAlarmSettings).where(eq(bedAlarmSettings.gatewayId, gatewayId))).map(
+      (row) => [row.bedId, BedAlarmSettings.parse(row.settings)],
+    ),
+  );
+  const bedIds = [...new Set([...current.map((row) => row.bedId), ...alarms.keys()])].sort();
+  const displayNames = new Map(current.map((row) => [row.bedId, row.displayName]));
   return {
     v: 1,
     updatedAt: Date.now(),
-    beds: current.map((row) => ({ bedId: row.bedId, displayName: row.displayName })),
+    beds: bedIds.map((bedId) => ({
+      bedId,
+      displayName: displayNames.get(bedId) ?? null,
+      ...(alarms.has(bedId) && { alarms: alarms.get(bedId) }),
+    })),
   };
+}
+
+/** Stores a bed's alarm settings (validated); the caller republishes the gateway's config. */
+export async function setBedAlarmSettings(
+  db: Db,
+  gatewayId: string,
+  bedId: string,
+  settings: unknown,
+): Promise<BedAlarmSettings> {
+  const parsed = BedAlarmSettings.parse(settings);
+  effectiveLimits(parsed.profile ?? 'adult', parsed.limits);
+  const updatedAt = Date.now();
+  await db
+    .insert(bedAlarmSettings)
+    .values({ gatewayId, bedId, settings: parsed, updatedAt })
+    .onConflictDoUpdate({
+      target: [bedAlarmSettings.gatewayId, bedAlarmSettings.bedId],
+      set: { settings: parsed, updatedAt },
+    });
+  return parsed;
 }
 
 /** Publishes the gateway's bed assignments, retained, on its down/config topic. */

@@ -141,5 +141,18 @@ export const bedAssignments = pgTable(
   (t) => [index('bed_assignments_bed').on(t.gatewayId, t.bedId, t.fromTime)],
 );
 
+/** Alarm limit profile and overrides for a bed, sent down to its gateway with the bed list. */
+export const bedAlarmSettings = pgTable(
+  'bed_alarm_settings',
+  {
+    gatewayId: text('gateway_id').notNull(),
+    bedId: text('bed_id').notNull(),
+    /** A shared BedAlarmSettings document: { profile?, limits? }. */
+    settings: jsonb('settings').notNull(),
+    updatedAt: epochMs('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.gatewayId, t.bedId] })],
+);
+
 /** FHIR identifier system of the medical record number. */
 export const MRN_SYSTEM = 'urn:wardgate:mrn';
