@@ -16,6 +16,8 @@ const { values: flags } = parseArgs({
 });
 const beds = Number(flags.beds ?? 4);
 const gatewayId = 'ward-a';
+/** Who may acknowledge and silence alarms on the demo's nurse screen. */
+const DEMO_NURSE = { badge: 'N100', name: 'Demo Nurse', pin: '1234' };
 const dataDir = resolve(process.env.WARDGATE_DEMO_DIR ?? join(root, '.wardgate-demo'));
 
 function portFromEnv(name: string, fallback: number): number {
@@ -187,6 +189,8 @@ async function main() {
     `127.0.0.1:${ports.edgeMllp}`,
     '--scenario',
     'bed-2=deteriorating',
+    '--scenario',
+    'bed-3=desaturation',
     '--devices-out',
     devicesFile,
   ]);
@@ -206,6 +210,7 @@ async function main() {
     http: { host: '127.0.0.1', port: ports.edgeHttp },
     mllp: { host: '127.0.0.1', port: ports.edgeMllp },
     devices,
+    staff: [DEMO_NURSE],
   };
   writeFileSync(configFile, `# written by npm run demo\n${toYaml(config)}`);
   start('edge', cli('edge', 'wardgate-edge.mjs'), ['run', '--config', configFile]);
@@ -231,7 +236,10 @@ async function main() {
   const base = `http://127.0.0.1:${ports.cloudHttp}/fhir/R4`;
   console.log(`
 demo: the ward is live.
+  nurse alarm screen  http://127.0.0.1:${ports.edgeHttp}/   (acknowledge/silence: badge ${DEMO_NURSE.badge}, PIN ${DEMO_NURSE.pin})
+  biomed page         http://127.0.0.1:${ports.edgeHttp}/biomed
   cloud FHIR API      ${base}/metadata
+  active alarms       http://127.0.0.1:${ports.cloudHttp}/api/alarms/active?gateway=${gatewayId}
   patients            ${base}/Patient
   gateway health      http://127.0.0.1:${ports.edgeHttp}/health
   gateway metrics     http://127.0.0.1:${ports.edgeHttp}/metrics
@@ -240,7 +248,7 @@ demo: the ward is live.
 Latest SpO2 of the first patient (LOINC 59408-5), paste into a shell:
   curl -s '${base}/Observation?patient=${firstPatient ?? '<id>'}&code=http://loinc.org|59408-5&_sort=-date&_count=5'
 
-Bed 2 is deteriorating. Ctrl-C stops everything.
+Bed 2 is deteriorating; bed 3 desaturates after 20 s (a high-priority SpO2 alarm). Ctrl-C stops everything.
 `);
   if (flags.smoke) {
     console.log(

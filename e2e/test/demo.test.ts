@@ -49,6 +49,7 @@ test('npm run demo -- --smoke: the ward goes live and every device kind reaches 
     );
     assert.is(code, 0, output);
     assert.match(output, /demo: the ward is live/);
+    assert.match(output, new RegExp(`nurse alarm screen  http://127.0.0.1:${env.EDGE_HTTP_PORT}/`));
     assert.match(output, new RegExp(`http://127.0.0.1:${env.CLOUD_HTTP_PORT}/fhir/R4/metadata`));
     assert.match(
       output,
