@@ -6,6 +6,7 @@ import { waitFor } from '@wardgate/shared/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  POOR_SIGNAL_CONDITION,
   SENSOR_OFF_CONDITION,
   SerialLineDriver,
   type SerialLineTransport,
@@ -153,6 +154,37 @@ test('sensor off raises a technical alarm and stops the values; back on clears i
   await waitFor(() => sink.alarms.length === 2, { what: 'alarm cleared' });
   assert.is(sink.alarms[1].active, false);
   await waitFor(() => sink.readingsSeen.length > countAtRaise, { what: 'values again' });
+});
+
+test('poor signal quality raises a low technical alarm, flags the values questionable, then clears', async () => {
+  const sim = makeSim();
+  await sim.start();
+  const driver = makeDriver({ type: 'tcp', host: '127.0.0.1', port: Number(sim.address().port) });
+  const sink = new RecordingSink();
+  await driver.start(sink);
+  await waitFor(() => sink.readingsSeen.length > 0, { what: 'readings' });
+  assert.ok(sink.readingsSeen.every((r) => r.quality === 'valid'));
+  sim.setPoorSignal(true);
+  const raised = await waitFor(
+    () => sink.alarms.find((a) => a.condition === POOR_SIGNAL_CONDITION),
+    {
+      what: 'poor-signal alarm',
+    },
+  );
+  assert.is(raised.active, true);
+  assert.is(raised.priority, 'low');
+  assert.is(raised.kind, 'technical');
+  await waitFor(() => sink.readingsSeen.at(-1)?.quality === 'questionable', {
+    what: 'questionable values',
+  });
+  sim.setPoorSignal(false);
+  await waitFor(
+    () => sink.alarms.filter((a) => a.condition === POOR_SIGNAL_CONDITION).length === 2,
+    {
+      what: 'poor-signal cleared',
+    },
+  );
+  assert.is(sink.alarms.at(-1)?.active, false);
 });
 
 test('sim stopped → offline; restarted on the same port → online again', async () => {

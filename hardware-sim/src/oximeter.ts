@@ -49,6 +49,7 @@ export class OximeterSim implements SimDevice {
   private socat: ChildProcess | null = null;
   private ptyDir: string | null = null;
   private ptyLink: string | null = null;
+  private poorSignal = false;
   private sensorOff = false;
 
   constructor(options: OximeterSimOptions) {
@@ -68,6 +69,11 @@ export class OximeterSim implements SimDevice {
    */
   setSensorOff(on: boolean): void {
     this.sensorOff = on;
+  }
+
+  /** Motion or a bad sensor position: values still print, flagged with the low-signal-IQ bit. */
+  setPoorSignal(on: boolean): void {
+    this.poorSignal = on;
   }
 
   isSensorOff(now = Date.now()): boolean {
@@ -131,7 +137,9 @@ export class OximeterSim implements SimDevice {
       spo2: v.spo2,
       pulseRate: v.pulseRate,
       perfusionIndex: v.perfusionIndex,
-      exceptions: v.perfusionIndex < 0.5 ? OXIMETER_EXCEPTIONS.lowPerfusion : 0,
+      exceptions:
+        (v.perfusionIndex < 0.5 ? OXIMETER_EXCEPTIONS.lowPerfusion : 0) |
+        (this.poorSignal ? OXIMETER_EXCEPTIONS.lowSignalIq : 0),
     });
   }
 

@@ -35,6 +35,7 @@ const QUESTIONABLE_BITS =
   OXIMETER_EXCEPTIONS.interference |
   OXIMETER_EXCEPTIONS.ambientLight;
 export const SENSOR_OFF_CONDITION = 'WG_SENSOR_OFF';
+export const POOR_SIGNAL_CONDITION = 'WG_POOR_SIGNAL';
 
 const FIELDS = [
   { key: 'spo2', mdc: 'MDC_PULS_OXIM_SAT_O2' },
@@ -131,7 +132,7 @@ export class SerialLineDriver implements Driver {
   private readonly closing = new Set<Promise<void>>();
   private stopped = true;
   private reported: DeviceState | null = null;
-  private sensorOff = false;
+  private readonly activeConditions = new Set<string>();
   private messages = 0;
   private errors = 0;
   private lastError: string | null = null;
@@ -291,19 +292,21 @@ export class SerialLineDriver implements Driver {
     this.messages++;
     const gatewayTime = Date.now();
     const sensorOff = (parsed.exceptionBits & SENSOR_OFF_BITS) !== 0;
-    if (sensorOff !== this.sensorOff) {
-      this.sensorOff = sensorOff;
-      this.sink?.deviceAlarm({
-        deviceId: this.device.id,
-        bedId: this.device.bed,
-        condition: SENSOR_OFF_CONDITION,
-        priority: 'medium',
-        kind: 'technical',
-        active: sensorOff,
-        message: sensorOff ? `sensor off (${parsed.exceptions.join(', ')})` : 'sensor back on',
-        time: gatewayTime,
-      });
-    }
+    this.reportCondition(
+      SENSOR_OFF_CONDITION,
+      'medium',
+      sensorOff,
+      sensorOff ? `sensor off (${parsed.exceptions.join(', ')})` : 'sensor back on',
+      gatewayTime,
+    );
+    const poorSignal = !sensorOff && (parsed.exceptionBits & QUESTIONABLE_BITS) !== 0;
+    this.reportCondition(
+      POOR_SIGNAL_CONDITION,
+      'low',
+      poorSignal,
+      poorSignal ? `poor signal quality (${parsed.exceptions.join(', ')})` : 'signal quality good',
+      gatewayTime,
+    );
     if (sensorOff) return;
     const quality: Quality = parsed.exceptionBits & QUESTIONABLE_BITS ? 'questionable' : 'valid';
     const batch: ReadingInput[] = [];
@@ -322,6 +325,29 @@ export class SerialLineDriver implements Driver {
       });
     }
     if (batch.length > 0) this.sink?.readings(batch);
+  }
+
+  /** Tells the sink when a technical condition the device reports starts or ends. */
+  private reportCondition(
+    condition: string,
+    priority: 'medium' | 'low',
+    active: boolean,
+    message: string,
+    time: number,
+  ): void {
+    if (this.activeConditions.has(condition) === active) return;
+    if (active) this.activeConditions.add(condition);
+    else this.activeConditions.delete(condition);
+    this.sink?.deviceAlarm({
+      deviceId: this.device.id,
+      bedId: this.device.bed,
+      condition,
+      priority,
+      kind: 'technical',
+      active,
+      message,
+      time,
+    });
   }
 
   private frameError(error: Error): void {
