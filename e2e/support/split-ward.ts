@@ -2,7 +2,6 @@
 // their own process (from their CLIs); only the gateway runs in the measuring process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { loadConfig } from '@wardgate/edge/src/config/load.ts';
 import { type RunningHttp, serveGateway } from '@wardgate/edge/src/http/app.ts';
 import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
 import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
+import { freePort } from '@wardgate/shared/testing';
 import { stringify } from 'yaml';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,17 +22,6 @@ export interface SplitWard {
   gatewayUrl: string;
   beds: string[];
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function runOnce(args: string[]) {

@@ -2,26 +2,14 @@
 // passes once FHIR serves Observations of all four device kinds, then stops everything.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@wardgate/shared/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const demo = fileURLToPath(new URL('../demo.ts', import.meta.url));
-
-/** A port the OS just handed out: the demo needs fixed ports, so it gets ones known to be free. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test('npm run demo -- --smoke: the ward goes live and every device kind reaches FHIR', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wardgate-demo-'));

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+
 /** Test support shared by every package's tests: wait for a condition instead of sleeping. */
 export async function waitFor<T>(
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
@@ -19,4 +21,19 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * A TCP port the OS just handed out on 127.0.0.1, for a process that must be told its port up
+ * front (a CLI, the demo); anything that can bind port 0 itself should do that instead.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

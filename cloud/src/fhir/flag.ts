@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { termFor } from '@wardgate/shared';
-import { and, eq, gte, inArray, like, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, like, or, type SQL, sql } from 'drizzle-orm';
 import {
   type ActorAt,
   type Alarm,
@@ -31,7 +31,7 @@ import type { Db } from '../db/database.ts';
 import { MDC_SYSTEM } from './observation.ts';
 import { SearchParamError } from './operation-outcome.ts';
 import {
-  type DateValue,
+  dateCondition,
   orValues,
   type ParsedSearch,
   parseDate,
@@ -257,7 +257,10 @@ function conditionFor(db: Db, param: string, alternatives: string[]): SQL {
       return NOTHING;
     }
     case 'date':
-      return or(...alternatives.map((a) => dateCondition(parseDate(param, a)))) ?? NOTHING;
+      return (
+        or(...alternatives.map((a) => dateCondition(raisedEvent.time, parseDate(param, a)))) ??
+        NOTHING
+      );
     default:
       throw new Error(`flag search parameter "${param}" has no SQL translation`);
   }
@@ -273,29 +276,4 @@ function statusOf(param: string, alternative: string): 'active' | 'inactive' | '
     param,
     `"${code}" is not a Flag status (active, inactive, entered-in-error)`,
   );
-}
-
-/**
- * FHIR date comparison of the raise instant t with the range [start, end) the searched value
- * stands for, as Observation.date does: eq inside, gt/sa after, lt/eb before, ge not before,
- * le not after, ne outside.
- */
-function dateCondition({ prefix, start, end }: DateValue): SQL {
-  const t = raisedEvent.time;
-  switch (prefix) {
-    case 'eq':
-      return and(gte(t, start), lt(t, end)) as SQL;
-    case 'ne':
-      return or(lt(t, start), gte(t, end)) as SQL;
-    case 'gt':
-    case 'sa':
-      return gte(t, end);
-    case 'lt':
-    case 'eb':
-      return lt(t, start);
-    case 'ge':
-      return gte(t, start);
-    case 'le':
-      return lt(t, end);
-  }
 }

@@ -1,9 +1,9 @@
 import { PARAMETERS, type ParameterTerm, termFor } from '@wardgate/shared';
-import { and, asc, count, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { readings } from '../db/schema.ts';
 import {
-  type DateValue,
+  dateCondition,
   orValues,
   type ParsedSearch,
   parseDate,
@@ -209,7 +209,10 @@ function conditionFor(param: string, alternatives: string[]): SQL {
       return keys.length > 0 ? (or(...keys) as SQL) : NOTHING;
     }
     case 'date':
-      return or(...alternatives.map((a) => dateCondition(parseDate(param, a)))) ?? NOTHING;
+      return (
+        or(...alternatives.map((a) => dateCondition(readings.deviceTime, parseDate(param, a)))) ??
+        NOTHING
+      );
     default:
       throw new Error(`observation search parameter "${param}" has no SQL translation`);
   }
@@ -247,29 +250,4 @@ function deviceKeyCandidates(id: string): SQL[] {
     if (condition) candidates.push(condition);
   }
   return candidates;
-}
-
-/**
- * FHIR date comparison of a reading's instant t (ms precision) with the range [start, end) the
- * searched value stands for: eq = t inside it, gt/sa = after it, lt/eb = before it, ge = not
- * before it, le = not after it, ne = outside it.
- */
-function dateCondition({ prefix, start, end }: DateValue): SQL {
-  const t = readings.deviceTime;
-  switch (prefix) {
-    case 'eq':
-      return and(gte(t, start), lt(t, end)) as SQL;
-    case 'ne':
-      return or(lt(t, start), gte(t, end)) as SQL;
-    case 'gt':
-    case 'sa':
-      return gte(t, end);
-    case 'lt':
-    case 'eb':
-      return lt(t, start);
-    case 'ge':
-      return gte(t, start);
-    case 'le':
-      return lt(t, end);
-  }
 }

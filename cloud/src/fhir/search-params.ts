@@ -1,3 +1,4 @@
+import { and, gte, lt, or, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { SearchParamError } from './operation-outcome.ts';
 
 /**
@@ -282,4 +283,28 @@ function utcMs(year: number, month: number, day: number, h = 0, mi = 0, s = 0, m
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(h, mi, s, ms);
   return date.getTime();
+}
+
+/**
+ * FHIR date comparison of an instant column t (epoch ms) with the range [start, end) the searched
+ * value stands for: eq = t inside it, gt/sa = after it, lt/eb = before it, ge = not before it,
+ * le = not after it, ne = outside it.
+ */
+export function dateCondition(t: SQLWrapper, { prefix, start, end }: DateValue): SQL {
+  switch (prefix) {
+    case 'eq':
+      return and(gte(t, start), lt(t, end)) as SQL;
+    case 'ne':
+      return or(lt(t, start), gte(t, end)) as SQL;
+    case 'gt':
+    case 'sa':
+      return gte(t, end);
+    case 'lt':
+    case 'eb':
+      return lt(t, start);
+    case 'ge':
+      return gte(t, start);
+    case 'le':
+      return lt(t, end);
+  }
 }

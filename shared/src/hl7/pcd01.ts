@@ -41,28 +41,46 @@ export interface OruOptions {
   receivingApp?: string;
 }
 
-export function buildOru(opts: OruOptions): string {
-  const time = formatHl7Time(opts.time);
-  const segments: Hl7SegmentInput[] = [
+/**
+ * MSH, PID and PV1 of an IHE PCD device message: wardgate reports per bed, not per patient, so
+ * the patient identity stays empty and the bed goes in PV1-3.
+ */
+export function pcdHeader(opts: {
+  sendingApp: string;
+  receivingApp?: string;
+  /** HL7 DTM. */
+  time: string;
+  controlId: string;
+  bedId: string;
+  messageType: string[];
+  profile: readonly string[];
+}): Hl7SegmentInput[] {
+  return [
     {
       name: 'MSH',
       fields: {
         3: [opts.sendingApp],
         5: opts.receivingApp ? [opts.receivingApp] : undefined,
-        7: time,
-        9: ['ORU', 'R01', 'ORU_R01'],
+        7: opts.time,
+        9: opts.messageType,
         10: opts.controlId,
         11: 'P',
         12: '2.6',
         15: 'AL',
         16: 'NE',
         18: 'UNICODE UTF-8',
-        21: [...PCD01_PROFILE],
+        21: [...opts.profile],
       },
     },
-    // wardgate reports per bed, not per patient: the patient identity stays empty.
     { name: 'PID', fields: { 1: 1 } },
     { name: 'PV1', fields: { 1: 1, 2: 'I', 3: [null, null, opts.bedId] } },
+  ];
+}
+
+export function buildOru(opts: OruOptions): string {
+  const time = formatHl7Time(opts.time);
+  const segments: Hl7SegmentInput[] = [
+    ...pcdHeader({ ...opts, time, messageType: ['ORU', 'R01', 'ORU_R01'], profile: PCD01_PROFILE }),
     {
       name: 'OBR',
       fields: {

@@ -17,7 +17,7 @@ import {
   parseHl7,
   repeat,
 } from './message.ts';
-import { formatHl7Time, parseHl7Time } from './pcd01.ts';
+import { formatHl7Time, parseHl7Time, pcdHeader } from './pcd01.ts';
 
 export const PCD04_PROFILE = [
   'IHE_PCD_ACM_001',
@@ -177,24 +177,7 @@ export function buildAlarmOru(opts: AlarmOruOptions): string {
   });
 
   return encodeHl7([
-    {
-      name: 'MSH',
-      fields: {
-        3: [opts.sendingApp],
-        5: opts.receivingApp ? [opts.receivingApp] : undefined,
-        7: time,
-        9: ['ORU', 'R40', 'ORU_R40'],
-        10: opts.controlId,
-        11: 'P',
-        12: '2.6',
-        15: 'AL',
-        16: 'NE',
-        18: 'UNICODE UTF-8',
-        21: [...PCD04_PROFILE],
-      },
-    },
-    { name: 'PID', fields: { 1: 1 } },
-    { name: 'PV1', fields: { 1: 1, 2: 'I', 3: [null, null, opts.bedId] } },
+    ...pcdHeader({ ...opts, time, messageType: ['ORU', 'R40', 'ORU_R40'], profile: PCD04_PROFILE }),
     {
       name: 'OBR',
       fields: {
