@@ -27,6 +27,31 @@ mllp:
   host: 0.0.0.0
   port: 4791
 
+# Readings the cloud has acked stay on the gateway this long (hours), then a job prunes them.
+# Unacked readings and alarm events are never pruned.
+retention:
+  keepAckedReadingsHours: 72
+
+# Alarm engine: default limit profile (adult, pediatric, neonatal), audio pause and escalation
+# times, and per-bed profiles/limits (the cloud's per-bed settings override these).
+alarms:
+  defaultProfile: adult
+  silenceSeconds: 120
+  escalateAfterSeconds: 60
+  cloudUnreachableSeconds: 300
+  minFreeDiskMb: 200
+  # beds:
+  #   bed-1:
+  #     profile: neonatal
+  #     limits:
+  #       MDC_PULS_OXIM_SAT_O2: { low: 88, delaySeconds: 10 }
+
+# Who may acknowledge and silence alarms on the nurse screen (badge, name, 4-8 digit PIN).
+staff:
+  - badge: N100
+    name: Ward Nurse
+    pin: "2468"
+
 devices:
   # Patient monitor pushing IHE PCD-01 ORU^R01 over MLLP; known by its MSH-3 sending application.
   - id: bed-1-monitor

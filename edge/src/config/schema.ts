@@ -98,6 +98,17 @@ export const EdgeConfig = z
         beds: z.record(BedId, BedAlarmSettings).default({}),
       })
       .prefault({}),
+    retention: z
+      .strictObject({
+        /** Readings the cloud has acked are kept on the gateway this long, then pruned. */
+        keepAckedReadingsHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 365)
+          .default(72),
+      })
+      .prefault({}),
     /** Who may acknowledge and silence at the nurse screen: badge id, name and PIN. */
     staff: z
       .array(

@@ -11,6 +11,7 @@ import {
 import { AlarmEngine } from '../alarms/engine.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { type DeviceStats, type Driver, type DriverSink, driversFor } from '../drivers/index.ts';
+import { type JobDefinition, type ScheduledJobs, scheduleJobs } from '../jobs/jobs.ts';
 import { ReadingWriter } from '../store/reading-writer.ts';
 import { EdgeStore } from '../store/store.ts';
 import { CloudSync } from '../sync/sync.ts';
@@ -37,9 +38,9 @@ export function readSigningKey(file: string): string {
   return key;
 }
 
-/** How often alarm timers advance and technical conditions are checked. */
+/** How often alarm timers advance and device technical conditions are checked. */
 const ALARM_TICK_MS = 250;
-const TECHNICAL_CHECK_MS = 1000;
+const DEVICE_CHECK_MS = 1000;
 
 /**
  * One ward gateway: the drivers feed readings and device alarms into the alarm engine and the
@@ -63,6 +64,7 @@ export class Gateway implements LiveWard {
   private readonly log: Logger;
   private cloudDownSince: number | null = Date.now();
   private pendingAlarms: AlarmEventInput[] = [];
+  private jobs: ScheduledJobs | null = null;
   cloudConfig: GatewayConfigDown | undefined;
 
   private constructor(loaded: LoadedConfig, secretKey: string, log: Logger) {
@@ -131,8 +133,9 @@ export class Gateway implements LiveWard {
     gateway.sync.start();
     gateway.timers.push(
       setInterval(() => gateway.alarms.tick(), ALARM_TICK_MS),
-      setInterval(() => gateway.checkTechnical(), TECHNICAL_CHECK_MS),
+      setInterval(() => gateway.checkTechnical({ devices: true, gateway: false }), DEVICE_CHECK_MS),
     );
+    gateway.jobs = scheduleJobs(gateway.jobDefinitions(), log);
     log(
       'info',
       `gateway ${loaded.config.gateway.id} started: ${loaded.config.devices.length} devices, ` +
@@ -182,7 +185,7 @@ export class Gateway implements LiveWard {
         `${deviceId} ${state}${error ? `: ${error}` : ''}`,
       );
       this.sync.statusChanged();
-      this.checkTechnical();
+      this.checkTechnical({ devices: true, gateway: false });
       this.changed();
     },
     frameError: (deviceId, error) => {
@@ -220,25 +223,50 @@ export class Gateway implements LiveWard {
     for (const bed of down?.beds ?? []) this.alarms.setBedSettings(bed.bedId, bed.alarms);
   }
 
-  private checkTechnical(): void {
+  /** The scheduled housekeeping (node-cron): retention, WAL checkpoint, checks, heartbeat. */
+  private jobDefinitions(): JobDefinition[] {
+    const keepMs = this.loaded.config.retention.keepAckedReadingsHours * 3_600_000;
+    return [
+      {
+        name: 'retention',
+        schedule: '17 * * * *',
+        run: () => {
+          const pruned = this.store.pruneAckedReadings(Date.now() - keepMs);
+          if (pruned > 0) this.log('info', `retention: pruned ${pruned} acked readings`);
+        },
+      },
+      { name: 'wal-checkpoint', schedule: '*/15 * * * *', run: () => this.store.checkpoint() },
+      {
+        name: 'disk-and-clock-checks',
+        schedule: '*/30 * * * * *',
+        run: () => this.checkTechnical({ devices: false, gateway: true }),
+      },
+      { name: 'status-heartbeat', schedule: '* * * * *', run: () => this.sync.statusChanged() },
+    ];
+  }
+
+  private checkTechnical(which = { devices: true, gateway: true }): void {
     const { config } = this.loaded;
-    const conditions = technicalConditions({
-      gatewayId: this.gatewayId,
-      now: Date.now(),
-      devices: [...this.status.values()].map((d) => ({
-        deviceId: d.deviceId,
-        bedId: d.bedId ?? 'gateway',
-        state: d.state,
-        error: d.error,
-      })),
-      lastFrameErrorAt: this.lastFrameError,
-      dataDir: this.loaded.dataDir,
-      minFreeDiskMb: config.alarms.minFreeDiskMb,
-      cloudConnected: this.sync.connected,
-      cloudDownSince: this.cloudDownSince,
-      cloudUnreachableSeconds: config.alarms.cloudUnreachableSeconds,
-      clockSkewMs: this.sync.syncStats().clockSkewMs,
-    });
+    const conditions = technicalConditions(
+      {
+        gatewayId: this.gatewayId,
+        now: Date.now(),
+        devices: [...this.status.values()].map((d) => ({
+          deviceId: d.deviceId,
+          bedId: d.bedId ?? 'gateway',
+          state: d.state,
+          error: d.error,
+        })),
+        lastFrameErrorAt: this.lastFrameError,
+        dataDir: this.loaded.dataDir,
+        minFreeDiskMb: config.alarms.minFreeDiskMb,
+        cloudConnected: this.sync.connected,
+        cloudDownSince: this.cloudDownSince,
+        cloudUnreachableSeconds: config.alarms.cloudUnreachableSeconds,
+        clockSkewMs: this.sync.syncStats().clockSkewMs,
+      },
+      which,
+    );
     for (const condition of conditions) this.alarms.onTechnical(condition);
   }
 
@@ -324,6 +352,7 @@ export class Gateway implements LiveWard {
 
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
+    await this.jobs?.stop();
     await Promise.allSettled(this.drivers.map((d) => d.stop()));
     if (this.pendingAlarms.length > 0) this.commitAlarms();
     this.writer.close();

@@ -35,7 +35,10 @@ export interface TechnicalInputs {
  * Evaluates every technical condition the gateway watches and returns them with their current
  * state; the alarm engine turns changes into raised / cleared alarms (it ignores repeats).
  */
-export function technicalConditions(input: TechnicalInputs): TechnicalCondition[] {
+export function technicalConditions(
+  input: TechnicalInputs,
+  which: { devices: boolean; gateway: boolean } = { devices: true, gateway: true },
+): TechnicalCondition[] {
   const { now, gatewayId } = input;
   const out: TechnicalCondition[] = [];
   const gatewayWide = (
@@ -54,7 +57,7 @@ export function technicalConditions(input: TechnicalInputs): TechnicalCondition[
       time: now,
     });
 
-  for (const device of input.devices) {
+  for (const device of which.devices ? input.devices : []) {
     const silent = device.state !== 'online';
     out.push({
       condition: TECHNICAL.deviceSilent,
@@ -77,6 +80,7 @@ export function technicalConditions(input: TechnicalInputs): TechnicalCondition[
     });
   }
 
+  if (!which.gateway) return out;
   const disk = freeDiskMb(input.dataDir);
   if (disk !== null)
     gatewayWide(
