@@ -69,11 +69,16 @@ switch (task) {
     }
     if (status === 0) status = run(process.execPath, ['scripts/test-runner.mjs', ...rest]);
     break;
+  case 'fuzz':
+    // Property-based fuzzing of the parsers: 7 properties × FUZZ_RUNS cases (≥ 140,000 by default).
+    process.env.FUZZ_RUNS ??= '20000';
+    status = tsx('shared/test/fuzz.test.ts', rest);
+    break;
   case 'bench':
     status = tsx('e2e/bench/index.ts', rest);
     break;
   default:
-    console.error('usage: node scripts/run.mjs demo|test|bench|lint|format');
+    console.error('usage: node scripts/run.mjs demo|test|bench|fuzz|lint|format');
     status = 2;
 }
 process.exit(status);

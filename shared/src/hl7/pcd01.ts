@@ -77,6 +77,18 @@ export function pcdHeader(opts: {
   ];
 }
 
+/**
+ * A number as HL7 NM: optional sign, digits, optional decimal point — never exponent notation,
+ * which JavaScript uses for very small or large values and HL7 receivers refuse. Up to 10
+ * decimals are kept (far beyond any device's resolution).
+ */
+export function formatNm(value: number): string {
+  const plain = String(value);
+  if (!/e/i.test(plain)) return plain;
+  const fixed = value.toFixed(10).replace(/\.?0+$/, '');
+  return fixed === '-0' ? '0' : fixed;
+}
+
 export function buildOru(opts: OruOptions): string {
   const time = formatHl7Time(opts.time);
   const segments: Hl7SegmentInput[] = [
@@ -106,7 +118,7 @@ function obxSegment(o: OruObservationInput, setId: number, opts: OruOptions): Hl
     2: 'NM',
     3: [term.mdcCode, term.mdc, 'MDC'],
     4: `1.1.1.${setId}`,
-    5: o.value,
+    5: formatNm(o.value),
     6: [term.mdcUnitCode, term.mdcUnit, 'MDC'],
     11: 'R',
     14: formatHl7Time(o.time ?? opts.time),
