@@ -87,12 +87,12 @@ async function mllpClient(port: number) {
  */
 export async function benchAlarmLatency(beds: number, rounds: number): Promise<LatencyFigures> {
   const stack = await startSplitWard({ beds });
+  const gateway = stack.gateway as NonNullable<typeof stack.gateway>;
   const screen: number[] = [];
   const cloud: number[] = [];
   // Round 0: every bed alarms at the same moment, right after start-up: reported apart.
   const burstScreen: number[] = [];
   const burstCloud: number[] = [];
-  const { gateway } = stack;
   try {
     // Measure a ward in its steady state: cloud linked ("while online") and every device talking.
     while (!gateway.sync.connected || gateway.deviceStatuses().some((d) => d.state !== 'online'))

@@ -4,6 +4,8 @@
 //      (TEST_DATABASE_URL, or a local server at 127.0.0.1:5432/test when one answers)
 //   3. the edge process's peak RSS while draining
 //   4. alarm latency, device message → nurse screen feed and → cloud commit, 4 and 60 beds
+//   5. the gateway process on a live 30-bed ward (120 devices): CPU per 1,000 readings, peak RSS
+//   6. backlog drain after a 1-hour outage of that ward, against 20× its live rate
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import pg from 'pg';
 import { benchAlarmLatency } from './alarm-latency.ts';
 import { benchEdgeStore } from './edge-store.ts';
 import { benchEndToEnd, type EndToEndFigures } from './end-to-end.ts';
+import { benchGatewayFootprint } from './gateway-footprint.ts';
 
 const TARGETS = {
   edgeStore: 100_000,
@@ -90,4 +93,22 @@ for (const [beds, rounds] of [
     `alarm latency, ${String(beds).padStart(2)} beds: screen p50 ${ms(l.screen.p50)} p99 ${ms(l.screen.p99)} (target ≤ ${TARGETS.alarmScreenP99Ms} ms: ${l.screen.p99 <= TARGETS.alarmScreenP99Ms ? 'meets' : 'ABOVE'}); ` +
       `cloud p50 ${ms(l.cloud.p50)} p99 ${ms(l.cloud.p99)} (target ≤ ${TARGETS.alarmCloudP99Ms} ms: ${l.cloud.p99 <= TARGETS.alarmCloudP99Ms ? 'meets' : 'ABOVE'}); ${l.samples} alarms; start-up burst of ${beds} at once: slowest ${ms(l.burst.screenMax)} to screen, ${ms(l.burst.cloudMax)} to cloud`,
   );
+}
+
+const footprint = await benchGatewayFootprint(30, 30);
+console.log(
+  `gateway, ${footprint.beds} beds / ${footprint.devices} devices live: ${Math.round(footprint.readingsPerSecond)} readings/s, ` +
+    `${footprint.cpuMsPer1000Readings.toFixed(0)} ms CPU per 1,000 readings, peak RSS ${footprint.peakRssMb.toFixed(1)} MB (target ≤ 120 MB: ${footprint.peakRssMb <= 120 ? 'meets' : 'ABOVE'})`,
+);
+// One hour of that ward's readings waiting in the outbox, drained to the cloud (PGlite).
+const hourOfReadings = Math.round(footprint.readingsPerSecond * 3600);
+const drainDir = mkdtempSync(join(tmpdir(), 'wardgate-bench-drain-'));
+try {
+  const drain = await benchEndToEnd(await openDatabase({ dataDir: drainDir }), hourOfReadings);
+  const times = drain.readingsPerSecond / footprint.readingsPerSecond;
+  console.log(
+    `backlog drain after a 1-hour outage (${hourOfReadings.toLocaleString('en-US')} readings): ${rate(drain.readingsPerSecond)} = ${times.toFixed(0)}× the live rate (target ≥ 20×: ${times >= 20 ? 'meets' : 'BELOW'})`,
+  );
+} finally {
+  rmSync(drainDir, { recursive: true, force: true });
 }

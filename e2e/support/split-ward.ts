@@ -16,9 +16,12 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = (pkg: string, bin: string) => join(root, pkg, 'bin', bin);
 const CLOUD = cli('cloud', 'wardgate-cloud.mjs');
 const SIM = cli('hardware-sim', 'wardgate-sim.mjs');
+const EDGE = cli('edge', 'wardgate-edge.mjs');
 
 export interface SplitWard {
-  gateway: Gateway;
+  /** The gateway when it runs in this process; null when it runs in its own (gatewayProcess). */
+  gateway: Gateway | null;
+  gatewayProcess: ChildProcess | null;
   gatewayUrl: string;
   beds: string[];
   stop(): Promise<void>;
@@ -33,9 +36,10 @@ function runOnce(args: string[]) {
 function startProcess(
   args: string[],
   ready: RegExp,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk;
@@ -65,6 +69,8 @@ function stopProcess(child: ChildProcess): Promise<void> {
 export async function startSplitWard(options: {
   beds: number;
   gatewayId?: string;
+  /** Run the gateway from its CLI in its own process too (to measure that process alone). */
+  gatewayInChild?: boolean;
 }): Promise<SplitWard> {
   await initCrypto();
   const gatewayId = options.gatewayId ?? 'ward-bench';
@@ -137,10 +143,29 @@ export async function startSplitWard(options: {
         devices: JSON.parse(readFileSync(devicesFile, 'utf8')),
       }),
     );
+    const beds = Array.from({ length: options.beds }, (_, i) => `bed-${i + 1}`);
+    if (options.gatewayInChild) {
+      const httpPort = await freePort();
+      const edge = await startProcess(
+        [EDGE, 'run', '--config', configFile],
+        /HTTP on (http:\/\/\S+)/,
+        {
+          ...process.env,
+          EDGE_HTTP_PORT: String(httpPort),
+        },
+      );
+      children.unshift(edge.child);
+      return { gateway: null, gatewayProcess: edge.child, gatewayUrl: edge.match[1], beds, stop };
+    }
     gateway = await Gateway.start(loadConfig(configFile), () => {});
     http = await serveGateway(gateway, '127.0.0.1', 0);
-    const beds = Array.from({ length: options.beds }, (_, i) => `bed-${i + 1}`);
-    return { gateway, gatewayUrl: `http://127.0.0.1:${http.port}`, beds, stop };
+    return {
+      gateway,
+      gatewayProcess: null,
+      gatewayUrl: `http://127.0.0.1:${http.port}`,
+      beds,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
