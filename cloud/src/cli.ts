@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+// Shared with the edge; the whole repository is installed together (systemd/install.sh).
+import { startSystemdNotify } from '@wardgate/shared';
 import { seedDemo } from './beds/seed-demo.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
@@ -107,12 +109,18 @@ async function serve(args: string[]): Promise<number> {
     `http ${cloud.httpUrl} (health ${cloud.httpUrl}/health, FHIR R4 ${cloud.httpUrl}/fhir/R4)`,
   );
   console.log(`mqtt ${cloud.mqttUrl}`);
+  const systemd = startSystemdNotify({
+    log: (level, message) =>
+      (level === 'info' ? console.log : console.error)(`${iso(Date.now())} ${message}`),
+  });
+  systemd.ready(`http ${cloud.httpUrl}, mqtt ${cloud.mqttUrl}`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   console.log(`${signal}: stopping`);
+  systemd.stopping();
   const force = (again: NodeJS.Signals) => {
     console.error(`${again} again: exiting without a clean stop`);
     process.exit(1);

@@ -1,6 +1,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
+import { generateSigningKeyPair, initCrypto, startSystemdNotify } from '@wardgate/shared';
+import { DEVICES_USAGE, devicesCommand } from './cli/devices.ts';
+import { EXPORT_USAGE, exportCommand } from './cli/export.ts';
+import { STATUS_USAGE, statusCommand } from './cli/status.ts';
 import { EXAMPLE_CONFIG } from './config/example.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { serveGateway } from './http/app.ts';
@@ -13,6 +16,9 @@ usage:
   wardgate-edge config check --config FILE   validate a config; problems are shown with their line
   wardgate-edge init [--out FILE]            write a commented example config (default wardgate-edge.yaml)
   wardgate-edge keygen --out FILE            make the gateway's Ed25519 signing key; prints the public key
+${DEVICES_USAGE}
+${STATUS_USAGE}
+${EXPORT_USAGE}
 
 environment: EDGE_HTTP_PORT overrides http.port of the config.`;
 
@@ -30,6 +36,13 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         out: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
+        // devices test, export: parsed again by their own modules
+        seconds: { type: 'string' },
+        watch: { type: 'boolean' },
+        bed: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        parameter: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -76,6 +89,12 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'devices':
+      return devicesCommand(argv);
+    case 'status':
+      return statusCommand(argv);
+    case 'export':
+      return exportCommand(argv);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -100,6 +119,8 @@ async function run(file: string): Promise<number> {
     | { address?: () => { port: number } }
     | undefined;
   if (mllp?.address) consoleLogger('info', `HL7 MLLP listener on port ${mllp.address().port}`);
+  const systemd = startSystemdNotify({ log: consoleLogger });
+  systemd.ready(`gateway ${loaded.config.gateway.id} up, HTTP port ${http.port}`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -109,6 +130,7 @@ async function run(file: string): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  systemd.stopping();
   await http.close();
   await gateway.stop();
   return 0;

@@ -8,5 +8,6 @@ export * from './profiles.ts';
 export * from './records.ts';
 export * from './signing.ts';
 export * from './status.ts';
+export * from './systemd-notify.ts';
 export * from './terminology.ts';
 export * from './topics.ts';
