@@ -187,4 +187,26 @@ test('write() resolves only once its readings are committed, and false when the 
   }
 });
 
+test('low-disk pruning removes the oldest acked readings first and never an unacked one', () => {
+  const store = new EdgeStore(freshFile());
+  try {
+    store.appendReadings(Array.from({ length: 10 }, (_, i) => reading(i)));
+    store.ack('readings', 6);
+    assert.is(store.pruneOldestAckedReadings(4), 4);
+    assert.equal(
+      store.pending('readings', 0, 100).map((r) => r.seq),
+      [5, 6, 7, 8, 9, 10],
+    );
+    assert.is(store.pruneOldestAckedReadings(100), 2, 'only the acked ones');
+    assert.equal(
+      store.pending('readings', 0, 100).map((r) => r.seq),
+      [7, 8, 9, 10],
+    );
+    assert.is(store.pruneOldestAckedReadings(100), 0);
+    assert.is(store.sqlite.pragma('auto_vacuum', { simple: true }), 2, 'incremental vacuum on');
+  } finally {
+    store.close();
+  }
+});
+
 test.run();

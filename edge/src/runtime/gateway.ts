@@ -239,10 +239,29 @@ export class Gateway implements LiveWard {
       {
         name: 'disk-and-clock-checks',
         schedule: '*/30 * * * * *',
-        run: () => this.checkTechnical({ devices: false, gateway: true }),
+        run: () => {
+          this.freeDiskIfLow();
+          this.checkTechnical({ devices: false, gateway: true });
+        },
       },
       { name: 'status-heartbeat', schedule: '* * * * *', run: () => this.sync.statusChanged() },
     ];
+  }
+
+  /** Low disk: the oldest acked readings go first, 100,000 at a time; unacked data never. */
+  private freeDiskIfLow(): void {
+    const minFree = this.loaded.config.alarms.minFreeDiskMb * 1048576;
+    const free = () => {
+      const disk = statfsSync(this.loaded.dataDir);
+      return disk.bavail * disk.bsize;
+    };
+    let pruned = 0;
+    while (free() < minFree) {
+      const batch = this.store.pruneOldestAckedReadings(100_000);
+      if (batch === 0) break;
+      pruned += batch;
+    }
+    if (pruned > 0) this.log('warn', `low disk: pruned the ${pruned} oldest acked readings`);
   }
 
   private checkTechnical(which = { devices: true, gateway: true }): void {

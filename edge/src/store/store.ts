@@ -49,6 +49,9 @@ export class EdgeStore extends EventEmitter<StoreEvents> {
     this.file = file;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.sqlite = new Sqlite(file);
+    // Lets a low-disk prune hand pages back to the file system (takes effect on a new file,
+    // so it comes before anything is written).
+    this.sqlite.pragma('auto_vacuum = INCREMENTAL');
     this.sqlite.pragma('journal_mode = WAL');
     this.sqlite.pragma('synchronous = FULL');
     this.sqlite.pragma('busy_timeout = 5000');
@@ -208,6 +211,21 @@ export class EdgeStore extends EventEmitter<StoreEvents> {
         ),
       )
       .run().changes;
+  }
+
+  /**
+   * When the disk runs low: deletes up to `limit` of the oldest acked readings and returns their
+   * pages to the file system. Unacked readings and alarm events are never touched.
+   */
+  pruneOldestAckedReadings(limit: number): number {
+    const acked = (this.cursors.get('readings') as StreamCursor).ackedUpTo;
+    const pruned = this.sqlite
+      .prepare(
+        'DELETE FROM readings WHERE seq IN (SELECT seq FROM readings WHERE seq <= ? ORDER BY seq LIMIT ?)',
+      )
+      .run(acked, limit).changes;
+    if (pruned > 0) this.sqlite.pragma('incremental_vacuum');
+    return pruned;
   }
 
   getSetting<T>(key: string): T | undefined {
