@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startSystemdNotify } from '@wardgate/shared';
 import { seedDemo } from './beds/seed-demo.ts';
 import { type Database, openDatabase } from './db/database.ts';
+import { createEnrollment } from './gateways/enrollment.ts';
 import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
 import { startCloud } from './server.ts';
 
@@ -12,6 +13,8 @@ Commands:
   serve [--data-dir D] [--http-port N] [--mqtt-port N] [--host H]
       Run the cloud: MQTT broker with ingest, HTTP /health and FHIR R4 at /fhir/R4.
       Ports default to CLOUD_HTTP_PORT (4780) and CLOUD_MQTT_PORT (4783); 0 picks free ports.
+  gateways create --id ID [--ttl-hours H] [--data-dir D]
+      A one-time enrollment token for a new gateway (redeemed by wardgate-edge enroll).
   gateways add --id ID --public-key BASE64 --password P [--data-dir D]
       Enroll a gateway: its Ed25519 public key and its MQTT password.
   gateways list [--data-dir D]
@@ -154,6 +157,29 @@ async function gateways(args: string[]): Promise<number> {
       console.log(`gateway ${added.id} added`);
       return 0;
     }
+    case 'create': {
+      const values = parse(rest, {
+        ...DATA_DIR,
+        id: { type: 'string' },
+        'ttl-hours': { type: 'string' },
+      });
+      if (values.help) return usage(0);
+      const id = required(values, 'id');
+      const hours = values['ttl-hours'] === undefined ? 24 : Number(values['ttl-hours']);
+      if (!(hours > 0 && hours <= 24 * 30))
+        throw new UsageError('--ttl-hours must be a number of hours, at most 720');
+      const created = await withDatabase(values['data-dir'], (database) =>
+        createEnrollment(database.db, { gatewayId: id, ttlMs: hours * 3_600_000 }),
+      );
+      console.log(
+        `enrollment token for ${created.gatewayId} (one use, valid until ${iso(created.expiresAt)}):`,
+      );
+      console.log(created.token);
+      console.log(
+        `on the gateway: wardgate-edge enroll --cloud http://<this cloud>:<http port> --token ${created.token} --config <config file>`,
+      );
+      return 0;
+    }
     case 'list': {
       const values = parse(rest, DATA_DIR);
       if (values.help) return usage(0);
@@ -177,7 +203,7 @@ async function gateways(args: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        action ? `unknown gateways command "${action}"` : 'gateways: add, list or revoke?',
+        action ? `unknown gateways command "${action}"` : 'gateways: create, add, list or revoke?',
       );
   }
 }

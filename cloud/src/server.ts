@@ -9,6 +9,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { gatewayStatus } from './db/schema.ts';
 import { fhirApp } from './fhir/index.ts';
 import { listGateways } from './gateways/registry.ts';
+import { gatewaysApp } from './gateways/routes.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
 
@@ -85,6 +86,10 @@ export function cloudApp(database: Database, mqtt: MqttSide): Hono {
   });
   app.route('/api/alarms', alarmsApp(database.db));
   app.route('/api/beds', bedsApp(database.db, mqtt.broker));
+  app.route(
+    '/api',
+    gatewaysApp(database.db, mqtt, () => mqtt.broker.port),
+  );
   app.route('/fhir/R4', fhirApp(database.db));
   return app;
 }

@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateSigningKeyPair, initCrypto, startSystemdNotify } from '@wardgate/shared';
 import { DEVICES_USAGE, devicesCommand } from './cli/devices.ts';
+import { ENROLL_USAGE, enrollCommand } from './cli/enroll.ts';
 import { EXPORT_USAGE, exportCommand } from './cli/export.ts';
 import { STATUS_USAGE, statusCommand } from './cli/status.ts';
 import { EXAMPLE_CONFIG } from './config/example.ts';
@@ -16,6 +17,7 @@ usage:
   wardgate-edge config check --config FILE   validate a config; problems are shown with their line
   wardgate-edge init [--out FILE]            write a commented example config (default wardgate-edge.yaml)
   wardgate-edge keygen --out FILE            make the gateway's Ed25519 signing key; prints the public key
+${ENROLL_USAGE}
 ${DEVICES_USAGE}
 ${STATUS_USAGE}
 ${EXPORT_USAGE}
@@ -43,6 +45,9 @@ async function main(argv: string[]): Promise<number> {
         from: { type: 'string' },
         to: { type: 'string' },
         parameter: { type: 'string' },
+        // enroll
+        cloud: { type: 'string' },
+        token: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -89,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'enroll':
+      return enrollCommand(argv);
     case 'devices':
       return devicesCommand(argv);
     case 'status':

@@ -25,6 +25,15 @@ export const gateways = pgTable('gateways', {
   revokedAt: epochMs('revoked_at'),
 });
 
+/** One-time tokens with which a new gateway enrolls itself (only their SHA-256 is kept). */
+export const enrollmentTokens = pgTable('enrollment_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  gatewayId: text('gateway_id').notNull(),
+  createdAt: epochMs('created_at').notNull(),
+  expiresAt: epochMs('expires_at').notNull(),
+  usedAt: epochMs('used_at'),
+});
+
 /** Per gateway and stream: every record with seq ≤ ackedUpTo is committed here. */
 export const ingestCursors = pgTable(
   'ingest_cursors',
