@@ -26,7 +26,7 @@ import { alarmEvents, readings } from '@wardgate/cloud/src/db/schema.ts';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import type { EdgeStore } from '@wardgate/edge/src/store/store.ts';
-import { Ward } from '@wardgate/hardware-sim';
+import { seededRandom, Ward } from '@wardgate/hardware-sim';
 import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
 import { freePort, waitFor } from '@wardgate/shared/testing';
 import { asc, eq } from 'drizzle-orm';
@@ -47,18 +47,6 @@ const Sqlite = createRequire(import.meta.resolve('@wardgate/edge/src/store/store
   file: string,
   options: { readonly: boolean; fileMustExist: boolean },
 ) => SqliteDatabase;
-
-/** mulberry32: a tiny seeded PRNG, so a failing kill schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Cursor {
   lastSeq: number;
@@ -163,7 +151,8 @@ for (const target of testDatabaseTargets()) {
   test(`${target.name}: ${KILLS} kill -9 during ingest lose no committed record, duplicate none, leave no seq gap`, async () => {
     const seed = Number(process.env.KILL9_SEED ?? Math.floor(Math.random() * 2 ** 32));
     console.log(`kill9 (${target.name}): seed ${seed} (replay with KILL9_SEED=${seed})`);
-    const random = prng(seed);
+    // Seeded, so a failing kill schedule can be replayed (KILL9_SEED).
+    const random = seededRandom(seed);
     await initCrypto();
     const dir = mkdtempSync(join(tmpdir(), 'wardgate-kill9-'));
     const storeFile = join(dir, 'edge', 'wardgate-edge.sqlite');
