@@ -14,6 +14,7 @@ import {
   sql,
 } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
+import { NOTHING } from '../db/conditions.ts';
 import type { Db } from '../db/database.ts';
 import { alarmEvents } from '../db/schema.ts';
 
@@ -182,8 +183,6 @@ function sameAlarm(db: Db, condition?: SQL) {
       ),
     );
 }
-
-export const NOTHING = sql`false`;
 
 function inArrayOrNothing(column: Parameters<typeof inArray>[0], values: readonly string[]): SQL {
   return values.length > 0 ? inArray(column, [...values]) : NOTHING;

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { termFor } from '@wardgate/shared';
-import { and, eq, inArray, like, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, like, or, type SQL, sql } from 'drizzle-orm';
 import {
   type ActorAt,
   type Alarm,
@@ -24,9 +24,9 @@ import {
   countAlarms,
   findAlarms,
   loadAlarms,
-  NOTHING,
   raisedEvent,
 } from '../alarms/queries.ts';
+import { NOTHING } from '../db/conditions.ts';
 import type { Db } from '../db/database.ts';
 import { MDC_SYSTEM } from './observation.ts';
 import { SearchParamError } from './operation-outcome.ts';
@@ -35,8 +35,8 @@ import {
   orValues,
   type ParsedSearch,
   parseDate,
-  parseReference,
   parseToken,
+  patientCondition,
   type SearchSpec,
 } from './search-params.ts';
 
@@ -243,12 +243,8 @@ function conditionFor(db: Db, param: string, alternatives: string[]): SQL {
   const r = raisedEvent;
   switch (param) {
     case 'patient':
-    case 'subject': {
-      const ids = alternatives
-        .map((a) => parseReference(param, a, 'Patient'))
-        .filter((id) => id !== undefined);
-      return ids.length > 0 ? inArray(r.patientId, ids) : NOTHING;
-    }
+    case 'subject':
+      return patientCondition(r.patientId, param, alternatives);
     case 'status': {
       const wanted = new Set(alternatives.map((a) => statusOf(param, a)));
       if (wanted.has('active') && wanted.has('inactive')) return sql`true`;

@@ -1,5 +1,6 @@
 import { PARAMETERS, type ParameterTerm, termFor } from '@wardgate/shared';
-import { and, asc, count, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, or, type SQL } from 'drizzle-orm';
+import { NOTHING } from '../db/conditions.ts';
 import type { Db } from '../db/database.ts';
 import { readings } from '../db/schema.ts';
 import {
@@ -9,6 +10,7 @@ import {
   parseDate,
   parseReference,
   parseToken,
+  patientCondition,
   type SearchSpec,
   type TokenValue,
 } from './search-params.ts';
@@ -186,17 +188,11 @@ function observationWhere(filters: Map<string, string[]>): SQL | undefined {
   return conditions.length > 0 ? and(...conditions) : undefined;
 }
 
-const NOTHING = sql`false`;
-
 function conditionFor(param: string, alternatives: string[]): SQL {
   switch (param) {
     case 'patient':
-    case 'subject': {
-      const ids = alternatives
-        .map((a) => parseReference(param, a, 'Patient'))
-        .filter((id) => id !== undefined);
-      return ids.length > 0 ? inArray(readings.patientId, ids) : NOTHING;
-    }
+    case 'subject':
+      return patientCondition(readings.patientId, param, alternatives);
     case 'code': {
       const refids = parametersMatching(alternatives.map((a) => parseToken(param, a)));
       return refids.length > 0 ? inArray(readings.parameter, refids) : NOTHING;

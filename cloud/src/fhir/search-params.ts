@@ -1,4 +1,5 @@
-import { and, gte, lt, or, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, type Column, gte, inArray, lt, or, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { NOTHING } from '../db/conditions.ts';
 import { SearchParamError } from './operation-outcome.ts';
 
 /**
@@ -307,4 +308,12 @@ export function dateCondition(t: SQLWrapper, { prefix, start, end }: DateValue):
     case 'le':
       return lt(t, end);
   }
+}
+
+/** `patient` / `subject`: rows whose patient column holds one of the referenced Patients. */
+export function patientCondition(column: Column, param: string, alternatives: string[]): SQL {
+  const ids = alternatives
+    .map((a) => parseReference(param, a, 'Patient'))
+    .filter((id) => id !== undefined);
+  return ids.length > 0 ? inArray(column, ids) : NOTHING;
 }
