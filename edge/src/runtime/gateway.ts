@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync, statfsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,7 +16,7 @@ import { ReadingWriter } from '../store/reading-writer.ts';
 import { EdgeStore } from '../store/store.ts';
 import { CloudSync } from '../sync/sync.ts';
 import type { BedView, GatewayHealth, LiveWard } from '../ui/types.ts';
-import { technicalConditions } from './technical-checks.ts';
+import { diskSpace, technicalConditions } from './technical-checks.ts';
 
 export type Logger = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -251,10 +251,7 @@ export class Gateway implements LiveWard {
   /** Low disk: the oldest acked readings go first, 100,000 at a time; unacked data never. */
   private freeDiskIfLow(): void {
     const minFree = this.loaded.config.alarms.minFreeDiskMb * 1048576;
-    const free = () => {
-      const disk = statfsSync(this.loaded.dataDir);
-      return disk.bavail * disk.bsize;
-    };
+    const free = () => diskSpace(this.loaded.dataDir)?.freeBytes ?? Number.POSITIVE_INFINITY;
     let pruned = 0;
     while (free() < minFree) {
       const batch = this.store.pruneOldestAckedReadings(100_000);
@@ -339,7 +336,7 @@ export class Gateway implements LiveWard {
 
   health(): GatewayHealth {
     const sync = this.sync.syncStats();
-    const disk = statfsSync(this.loaded.dataDir);
+    const disk = diskSpace(this.loaded.dataDir) ?? { freeBytes: 0, totalBytes: 0 };
     const memory = process.memoryUsage();
     const backlog = (stream: 'alarms' | 'readings') => {
       const { lastSeq, ackedUpTo, ackedAt } = sync.streams[stream];
@@ -348,11 +345,7 @@ export class Gateway implements LiveWard {
     return {
       time: Date.now(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      disk: {
-        path: this.loaded.dataDir,
-        freeBytes: disk.bavail * disk.bsize,
-        totalBytes: disk.blocks * disk.bsize,
-      },
+      disk: { path: this.loaded.dataDir, ...disk },
       memory: {
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,

@@ -81,7 +81,8 @@ export function technicalConditions(
   }
 
   if (!which.gateway) return out;
-  const disk = freeDiskMb(input.dataDir);
+  const space = diskSpace(input.dataDir);
+  const disk = space && space.freeBytes / 1048576;
   if (disk !== null)
     gatewayWide(
       TECHNICAL.lowDisk,
@@ -109,10 +110,11 @@ export function technicalConditions(
   return out;
 }
 
-function freeDiskMb(path: string): number | null {
+/** Free (for this user) and total bytes of the file system holding `path`; null if unreadable. */
+export function diskSpace(path: string): { freeBytes: number; totalBytes: number } | null {
   try {
     const stats = statfsSync(path);
-    return (stats.bavail * stats.bsize) / 1048576;
+    return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
   } catch {
     return null;
   }
