@@ -1,5 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { type DeviceFault, FAULT_KINDS, type FaultyDevice, parseFault } from './faults.ts';
 import { SCENARIOS, type Scenario } from './physiology.ts';
 import { Ward } from './ward.ts';
 
@@ -14,10 +16,17 @@ Usage: wardgate-sim [options]
   --scenario BED=NAME      a bed's scenario (repeatable; default stable), one of:
                            ${SCENARIOS.join(' | ')}
   --onset SECONDS          seconds before the scenarios begin to act (default 20)
+  --fault DEVICE=FAULT     make a device misbehave from the start (repeatable), FAULT one of:
+                           unplugged | half-open | slow:MS | garbage | modbus-exception:CODE |
+                           truncated-hl7 | malformed-hl7 | malformed-line | flapping:UP_MS/DOWN_MS
   --pty                    also expose each oximeter on a pty (needs socat)
   --devices-out FILE       write the devices section of a wardgate-edge config (JSON) for this ward
   --seed N                 random seed (default 1)
   -h, --help               this text
+
+While running, a line on standard input switches faults:
+  fault DEVICE FAULT       e.g. "fault bed-1-vent unplugged", "fault bed-2-oxi slow:3000"
+  clear DEVICE             the device works normally again
 `;
 
 function fail(message: string): never {
@@ -47,6 +56,7 @@ function parse() {
       host: { type: 'string' },
       'base-port': { type: 'string' },
       scenario: { type: 'string', multiple: true },
+      fault: { type: 'string', multiple: true },
       onset: { type: 'string' },
       pty: { type: 'boolean' },
       'devices-out': { type: 'string' },
@@ -90,8 +100,27 @@ const ward = new Ward({
   seed: positiveInt(opts.seed, '--seed', 1),
 });
 
+const faults: [string, DeviceFault][] = [];
+for (const f of opts.fault ?? []) {
+  const at = f.indexOf('=');
+  if (at < 1) fail(`--fault must be DEVICE=FAULT, got "${f}"`);
+  try {
+    faults.push([f.slice(0, at), parseFault(f.slice(at + 1))]);
+  } catch (e) {
+    fail(`--fault ${f}: ${(e as Error).message}`);
+  }
+}
+
+function faultyDevice(id: string): FaultyDevice {
+  const device = ward.devices.find((d) => d.id === id);
+  if (!device)
+    throw new Error(`no device "${id}"; devices are ${ward.devices.map((d) => d.id).join(', ')}`);
+  return device as unknown as FaultyDevice;
+}
+
 try {
   await ward.start();
+  for (const [id, fault] of faults) faultyDevice(id).setFault(fault);
 } catch (e) {
   await ward.stop();
   process.stderr.write(`wardgate-sim: could not start the ward: ${(e as Error).message}\n`);
@@ -112,7 +141,27 @@ if (opts['devices-out']) {
   renameSync(partial, opts['devices-out']);
   process.stdout.write(`devices section written to ${opts['devices-out']}\n`);
 }
+for (const [id, fault] of faults) process.stdout.write(`fault: ${id} ${fault.kind}\n`);
 process.stdout.write(`wardgate-sim: ${beds} beds running; Ctrl-C to stop\n`);
+
+// "fault DEVICE FAULT" / "clear DEVICE" on stdin, one per line; errors are answered, never fatal.
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const [command, id, fault] = line.trim().split(/\s+/);
+  if (!command) return;
+  try {
+    if (command === 'fault' && id && fault) {
+      faultyDevice(id).setFault(parseFault(fault));
+      process.stdout.write(`fault: ${id} ${fault}\n`);
+    } else if (command === 'clear' && id) {
+      faultyDevice(id).setFault(null);
+      process.stdout.write(`cleared: ${id}\n`);
+    } else {
+      throw new Error(`say "fault DEVICE FAULT" (${FAULT_KINDS.join(', ')}) or "clear DEVICE"`);
+    }
+  } catch (e) {
+    process.stdout.write(`error: ${(e as Error).message}\n`);
+  }
+});
 
 const shutdown = async () => {
   await ward.stop();

@@ -1,4 +1,5 @@
 export * from './device.ts';
+export * from './faults.ts';
 export * from './monitor.ts';
 export * from './oximeter.ts';
 export * from './physiology.ts';

@@ -8,6 +8,14 @@ import {
 } from '@wardgate/shared';
 import { ServerTCP } from 'modbus-serial';
 import type { SimDevice } from './device.ts';
+import {
+  type DeviceFault,
+  FaultGate,
+  type FaultKind,
+  type FaultyDevice,
+  LINK_FAULTS,
+  unsupportedFault,
+} from './faults.ts';
 import { type PatientModel, seededRandom } from './physiology.ts';
 
 export interface ModbusDeviceOptions {
@@ -33,7 +41,7 @@ function modbusException(code: number, message: string): Error {
 /**
  * modbus-serial's ServerTCP treats port 0 as "use 502" and does not expose the bound port, so a
  * free port is found first by binding a throwaway server to port 0. Another process could take it
- * in between; start() retries on EADDRINUSE when the port was ours to choose.
+ * in between; start() retries on EADDRINUSE.
  */
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,8 +65,10 @@ function seedOf(text: string): number {
  * A simulated Modbus TCP device: serves the holding and input registers its profile maps, from a
  * word table refreshed from the patient model. Reads touching an unmapped address get exception 2,
  * as a real device answers; writes get exception 1 (the simulated devices are read-only).
+ * The Modbus server listens on a private port behind a FaultGate on the device's address, so the
+ * link can be made to fail (see setFault).
  */
-export abstract class ModbusDeviceSim implements SimDevice {
+export abstract class ModbusDeviceSim implements SimDevice, FaultyDevice {
   readonly id: string;
   readonly bedId: string;
   abstract readonly kind: DeviceKind;
@@ -67,8 +77,9 @@ export abstract class ModbusDeviceSim implements SimDevice {
   readonly unitId: number;
   protected readonly patient: PatientModel;
   protected readonly random: () => number;
-  private port: number;
-  private readonly choosePort: boolean;
+  readonly supportedFaults: readonly FaultKind[] = [...LINK_FAULTS, 'modbus-exception'];
+  private serverPort = 0;
+  private readonly gate: FaultGate;
   private readonly refreshMs: number;
   private readonly words: Record<RegisterTable, Map<number, number>> = {
     holding: new Map(),
@@ -76,6 +87,7 @@ export abstract class ModbusDeviceSim implements SimDevice {
   };
   private readonly forced = new Map<number, boolean>();
   private server: ServerTCP | null = null;
+  private currentFault: DeviceFault | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** The last error refreshing the registers (a value the profile cannot carry), if any. */
   lastError: string | null = null;
@@ -86,8 +98,10 @@ export abstract class ModbusDeviceSim implements SimDevice {
     this.patient = options.patient;
     this.profile = loadProfile(profileName);
     this.host = options.host ?? '127.0.0.1';
-    this.port = options.port ?? 0;
-    this.choosePort = this.port === 0;
+    this.gate = new FaultGate(this.host, options.port ?? 0, () => ({
+      host: '127.0.0.1',
+      port: this.serverPort,
+    }));
     this.unitId = options.unitId ?? 1;
     this.refreshMs = options.refreshMs ?? 200;
     this.random = seededRandom(seedOf(this.id));
@@ -120,20 +134,36 @@ export abstract class ModbusDeviceSim implements SimDevice {
     this.refresh();
   }
 
+  get fault(): DeviceFault | null {
+    return this.currentFault;
+  }
+
+  /** Makes the device misbehave (see DeviceFault) until called with null. */
+  setFault(fault: DeviceFault | null): void {
+    if (fault && !this.supportedFaults.includes(fault.kind)) throw unsupportedFault(this, fault);
+    this.currentFault = fault;
+    this.gate.setFault(fault?.kind === 'modbus-exception' ? null : fault);
+  }
+
   async start(): Promise<void> {
     if (this.server) return;
     this.refresh();
     if (this.lastError) throw new Error(this.lastError);
     for (let attempt = 0; ; attempt++) {
-      if (this.choosePort && (this.port === 0 || attempt > 0))
-        this.port = await freePort(this.host);
+      this.serverPort = await freePort('127.0.0.1');
       try {
         this.server = await this.listen();
         break;
       } catch (error) {
         const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
-        if (!inUse || !this.choosePort || attempt >= 3) throw error;
+        if (!inUse || attempt >= 3) throw error;
       }
+    }
+    try {
+      await this.gate.start();
+    } catch (error) {
+      await this.stop();
+      throw error;
     }
     this.timer = setInterval(() => this.refresh(), this.refreshMs);
   }
@@ -155,8 +185,8 @@ export abstract class ModbusDeviceSim implements SimDevice {
     };
     return new Promise((resolve, reject) => {
       const server = new ServerTCP(vector, {
-        host: this.host,
-        port: this.port,
+        host: '127.0.0.1',
+        port: this.serverPort,
         unitID: this.unitId,
       });
       // A client resetting its connection is routine, not a simulator failure.
@@ -169,16 +199,21 @@ export abstract class ModbusDeviceSim implements SimDevice {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.gate.stop();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   address(): Record<string, string | number> {
-    return { host: this.host, port: this.port, unitId: this.unitId, profile: this.profile.id };
+    const { host, port } = this.gate.address;
+    return { host, port, unitId: this.unitId, profile: this.profile.id };
   }
 
   private word(table: RegisterTable, address: number): number {
+    const fault = this.currentFault;
+    if (fault?.kind === 'modbus-exception')
+      throw modbusException(fault.code, `simulated exception ${fault.code}`);
     const value = this.words[table].get(address);
     if (value === undefined) {
       throw modbusException(ILLEGAL_DATA_ADDRESS, `no ${table} register ${address}`);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import {
   type AlarmPriority,
@@ -9,6 +10,14 @@ import {
   readAck,
 } from '@wardgate/shared';
 import type { SimDevice } from './device.ts';
+import {
+  type DeviceFault,
+  type FaultKind,
+  type FaultyDevice,
+  Flapper,
+  unsupportedFault,
+} from './faults.ts';
+import { malformedHl7, truncatedHl7 } from './malformed.ts';
 import type { PatientModel, Vitals } from './physiology.ts';
 
 /** The nine parameters a monitor reports, by MDC reference id, and where the patient model has them. */
@@ -148,12 +157,20 @@ interface QueuedAlarm {
  * alarm reporter: it connects to the gateway's MLLP listener and pushes one ORU^R01 per
  * interval, and an ORU^R40 whenever one of its own alarm checks starts or ends. One message is
  * in flight at a time, each waiting for its ACK; alarms go ahead of observations. It reconnects
- * with exponential backoff when the gateway is away.
+ * with exponential backoff when the gateway is away. See setFault for how it misbehaves.
  */
-export class PatientMonitorSim implements SimDevice {
+export class PatientMonitorSim implements SimDevice, FaultyDevice {
   readonly id: string;
   readonly kind = 'monitor' as const;
   readonly bedId: string;
+  readonly supportedFaults: readonly FaultKind[] = [
+    'unplugged',
+    'half-open',
+    'garbage',
+    'truncated-hl7',
+    'malformed-hl7',
+    'flapping',
+  ];
   readonly counters: MonitorCounters = {
     sent: 0,
     acked: 0,
@@ -194,6 +211,11 @@ export class PatientMonitorSim implements SimDevice {
   /** Active alarms by check index, with the alarm id their end message reuses. */
   private readonly activeAlarms = new Map<number, string>();
   private alarmSeq = 0;
+  private currentFault: DeviceFault | null = null;
+  private flapper: Flapper | null = null;
+  private plugged = true;
+  /** Faulty messages written so far; picks the next broken variant. */
+  private faultySent = 0;
 
   constructor(options: PatientMonitorOptions) {
     this.id = options.id;
@@ -216,9 +238,15 @@ export class PatientMonitorSim implements SimDevice {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.flapper?.stop();
+    this.flapper = null;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.stopSending();
+    await this.hangUp();
+  }
+
+  private async hangUp(): Promise<void> {
     const socket = this.socket;
     if (socket && !socket.destroyed) {
       await new Promise<void>((resolve) => {
@@ -227,6 +255,39 @@ export class PatientMonitorSim implements SimDevice {
       });
     }
     this.socket = null;
+  }
+
+  get fault(): DeviceFault | null {
+    return this.currentFault;
+  }
+
+  /**
+   * Makes the monitor misbehave until called with null: unplugged hangs up and stops dialling;
+   * half-open keeps the connection but falls silent (and ignores ACKs); garbage writes line noise
+   * before each report; truncated-hl7 and malformed-hl7 send broken reports instead of good ones;
+   * flapping hangs up and dials again, over and over.
+   */
+  setFault(fault: DeviceFault | null): void {
+    if (fault && !this.supportedFaults.includes(fault.kind)) throw unsupportedFault(this, fault);
+    this.flapper?.stop();
+    this.flapper = null;
+    this.currentFault = fault;
+    if (fault?.kind === 'flapping')
+      this.flapper = new Flapper(fault.upMs, fault.downMs, (on) => this.plug(on));
+    this.plug(fault?.kind !== 'unplugged');
+  }
+
+  private plug(on: boolean): void {
+    if (this.plugged === on) return;
+    this.plugged = on;
+    if (!on) {
+      if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      void this.hangUp();
+    } else if (this.running && !this.socket) {
+      this.backoffMs = this.reconnectMinMs;
+      this.connect();
+    }
   }
 
   address(): Record<string, string | number> {
@@ -266,7 +327,7 @@ export class PatientMonitorSim implements SimDevice {
       this.connected = false;
       this.stopSending();
       if (this.socket === socket) this.socket = null;
-      if (this.running) this.scheduleReconnect();
+      if (this.running && this.plugged) this.scheduleReconnect();
     });
   }
 
@@ -296,7 +357,32 @@ export class PatientMonitorSim implements SimDevice {
     const now = Date.now();
     const vitals = this.patient.vitals(now);
     this.checkAlarms(vitals, now);
+    const fault = this.currentFault?.kind;
+    if (fault === 'half-open') return;
+    if (fault === 'truncated-hl7' || fault === 'malformed-hl7') {
+      this.sendBroken(fault, vitals, now);
+      return;
+    }
+    if (fault === 'garbage' && this.socket && this.connected)
+      this.socket.write(randomBytes(16 + (this.faultySent++ % 48)));
     if (!this.sendNextAlarm()) this.sendObservations(vitals, now);
+  }
+
+  /** A broken report instead of the ORU^R01; no ACK is awaited for it. */
+  private sendBroken(fault: 'truncated-hl7' | 'malformed-hl7', vitals: Vitals, now: number): void {
+    const socket = this.socket;
+    if (!socket || !this.connected) return;
+    const message = buildOru({
+      controlId: `${this.controlPrefix}-${++this.seq}`,
+      sendingApp: this.id,
+      bedId: this.bedId,
+      time: now,
+      observations: MONITOR_VITALS.map(([parameter, key]) => ({ parameter, value: vitals[key] })),
+    });
+    const index = this.faultySent++;
+    const broken =
+      fault === 'truncated-hl7' ? truncatedHl7(message, index) : malformedHl7(message, index);
+    socket.write(frameMllp(broken));
   }
 
   private checkAlarms(vitals: Vitals, now: number): void {
@@ -391,6 +477,7 @@ export class PatientMonitorSim implements SimDevice {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.currentFault?.kind === 'half-open') return;
     for (const event of this.decoder.push(chunk)) {
       if (event.kind === 'error') {
         this.lastError = event.error.message;

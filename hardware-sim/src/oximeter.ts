@@ -1,10 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatOximeterLine, OXIMETER_EXCEPTIONS } from '@wardgate/shared';
 import type { SimDevice } from './device.ts';
+import {
+  type DeviceFault,
+  FaultGate,
+  type FaultKind,
+  type FaultyDevice,
+  LINK_FAULTS,
+  unsupportedFault,
+} from './faults.ts';
+import { malformedOximeterLine } from './malformed.ts';
 import type { PatientModel } from './physiology.ts';
 
 export interface OximeterSimOptions {
@@ -32,14 +42,19 @@ function serialOf(id: string): number {
 /**
  * A pulse oximeter printing one Masimo-style ASCII line per interval, behind a serial device
  * server in TCP-server mode (every connected client gets the stream), and optionally on a pty.
+ * The device server's port is a FaultGate, so the link can be made to fail (see setFault).
  */
-export class OximeterSim implements SimDevice {
+export class OximeterSim implements SimDevice, FaultyDevice {
   readonly id: string;
   readonly kind = 'oximeter' as const;
   readonly bedId: string;
+  readonly supportedFaults: readonly FaultKind[] = [...LINK_FAULTS, 'malformed-line'];
   private readonly patient: PatientModel;
-  private readonly host: string;
-  private port: number;
+  private readonly gate: FaultGate;
+  private currentFault: DeviceFault | null = null;
+  private linesEmitted = 0;
+  /** The device server's own (private) port, behind the gate. */
+  private serverPort = 0;
   private readonly intervalMs: number;
   private readonly usePty: boolean;
   private readonly serial: number;
@@ -56,8 +71,10 @@ export class OximeterSim implements SimDevice {
     this.id = options.id;
     this.bedId = options.bedId;
     this.patient = options.patient;
-    this.host = options.host ?? '127.0.0.1';
-    this.port = options.port ?? 0;
+    this.gate = new FaultGate(options.host ?? '127.0.0.1', options.port ?? 0, () => ({
+      host: '127.0.0.1',
+      port: this.serverPort,
+    }));
     this.intervalMs = options.intervalMs ?? 1000;
     this.usePty = options.pty ?? false;
     this.serial = serialOf(options.id);
@@ -76,6 +93,25 @@ export class OximeterSim implements SimDevice {
     this.poorSignal = on;
   }
 
+  /** The device server's port, for tests of the link faults. */
+  get link(): FaultGate {
+    return this.gate;
+  }
+
+  get fault(): DeviceFault | null {
+    return this.currentFault;
+  }
+
+  /**
+   * Makes the device misbehave (see DeviceFault) until called with null. Link faults act on the
+   * TCP port; on the pty, unplugged and half-open mean silence and garbage means noise.
+   */
+  setFault(fault: DeviceFault | null): void {
+    if (fault && !this.supportedFaults.includes(fault.kind)) throw unsupportedFault(this, fault);
+    this.currentFault = fault;
+    this.gate.setFault(fault?.kind === 'malformed-line' ? null : fault);
+  }
+
   isSensorOff(now = Date.now()): boolean {
     return this.sensorOff || this.patient.isActive('sensor-off', now);
   }
@@ -87,23 +123,25 @@ export class OximeterSim implements SimDevice {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.port, this.host, () => {
+        server.listen(0, '127.0.0.1', () => {
           server.off('error', reject);
           resolve();
         });
       });
+      this.server = server;
+      this.serverPort = (server.address() as net.AddressInfo).port;
+      await this.gate.start();
     } catch (error) {
-      await this.stopPty();
+      await this.stop();
       throw error;
     }
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
     this.timer = setInterval(() => this.emit(), this.intervalMs);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.gate.stop();
     const server = this.server;
     this.server = null;
     for (const socket of this.clients) socket.destroy();
@@ -113,7 +151,8 @@ export class OximeterSim implements SimDevice {
   }
 
   address(): Record<string, string | number> {
-    const a: Record<string, string | number> = { host: this.host, port: this.port };
+    const { host, port } = this.gate.address;
+    const a: Record<string, string | number> = { host, port };
     if (this.ptyLink) a.pty = this.ptyLink;
     return a;
   }
@@ -152,10 +191,23 @@ export class OximeterSim implements SimDevice {
   }
 
   private emit(): void {
-    const line = this.line();
+    const fault = this.currentFault?.kind;
+    const line =
+      fault === 'malformed-line'
+        ? malformedOximeterLine(this.line(), this.linesEmitted)
+        : this.line();
+    this.linesEmitted++;
     for (const socket of this.clients) if (socket.writable) socket.write(line);
     const stdin = this.socat?.stdin;
-    if (stdin?.writable && stdin.writableLength < PTY_BACKLOG_LIMIT) stdin.write(line);
+    if (!stdin?.writable || stdin.writableLength >= PTY_BACKLOG_LIMIT) return;
+    if (fault === 'garbage') stdin.write(randomBytes(line.length));
+    else if (!this.ptySilent()) stdin.write(line);
+  }
+
+  /** On the pty a lost device is simply silence: there is no connection to refuse or hang. */
+  private ptySilent(): boolean {
+    const fault = this.currentFault?.kind;
+    return fault === 'unplugged' || fault === 'half-open' || this.gate.isUnplugged;
   }
 
   private async startPty(): Promise<void> {

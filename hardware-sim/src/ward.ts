@@ -141,6 +141,7 @@ export class Ward {
               unitId: Number(a.unitId),
               profile: String(a.profile),
               pollIntervalMs,
+              silentAfterSeconds,
             };
           case 'oximeter':
             return {

@@ -81,6 +81,58 @@ test('bad arguments get a clear error and exit 2', async () => {
   const gateway = await run(['--gateway', 'nowhere']);
   assert.is(gateway.code, 2);
   assert.match(gateway.stderr, /--gateway must be HOST:PORT/);
+  const fault = await run(['--fault', 'bed-1-vent=slow']);
+  assert.is(fault.code, 2);
+  assert.match(fault.stderr, /--fault bed-1-vent=slow: .*delay \(ms\) must be a whole number/);
+});
+
+test('faults: --fault at start, then "clear" and "fault" lines on stdin', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wardgate-sim-cli-'));
+  const devicesFile = join(dir, 'devices.json');
+  const child = spawn(process.execPath, [
+    bin,
+    '--beds',
+    '1',
+    '--fault',
+    'bed-1-oxi=unplugged',
+    '--devices-out',
+    devicesFile,
+  ]);
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const connects = (port: number) =>
+    new Promise<string>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (error) => resolve(error.message));
+    });
+  try {
+    await waitFor(() => existsSync(devicesFile), { timeoutMs: 20_000, what: 'the devices file' });
+    const devices = JSON.parse(readFileSync(devicesFile, 'utf8')) as {
+      id: string;
+      port?: number;
+    }[];
+    const port = devices.find((d) => d.id === 'bed-1-oxi')?.port as number;
+    assert.match(stdout, /fault: bed-1-oxi unplugged/);
+    assert.match(await connects(port), /ECONNREFUSED/);
+    child.stdin.write('clear bed-1-oxi\n');
+    await waitFor(() => stdout.includes('cleared: bed-1-oxi'), { what: 'cleared' });
+    await waitFor(async () => (await connects(port)) === 'connected', { what: 'plugged back' });
+    child.stdin.write('fault bed-9-oxi unplugged\n');
+    await waitFor(() => /error: no device "bed-9-oxi"/.test(stdout), { what: 'an error line' });
+    child.stdin.write('fault bed-1-oxi half-open\n');
+    await waitFor(() => stdout.includes('fault: bed-1-oxi half-open'), { what: 'half-open' });
+  } finally {
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, 'stops cleanly on SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
