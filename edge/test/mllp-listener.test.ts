@@ -272,7 +272,7 @@ test('silence flips a device offline and its next message brings it back online'
   await waitFor(() => sink.statusesOf('bed-3-monitor').length > seen, { what: 'offline' });
   const offline = sink.statuses.filter((s) => s.deviceId === 'bed-3-monitor').at(-1)!;
   assert.is(offline.state, 'offline');
-  assert.is(offline.error, 'no message for 0.3 s');
+  assert.is(offline.error, 'no usable message for 0.3 s');
   assert.is(statsOf('bed-3-monitor').state, 'offline');
 
   send('s-2');

@@ -241,7 +241,7 @@ test('a connected but silent device goes offline', async () => {
   await driver.start(sink);
   await waitFor(() => sink.lastState === 'online', { what: 'online' });
   await waitFor(() => sink.lastState === 'offline', { what: 'offline after silence' });
-  assert.is(sink.statuses.at(-1)?.error, 'no data for 0.5 s');
+  assert.is(sink.statuses.at(-1)?.error, 'no valid line for 0.5 s');
 });
 
 test('tty transport: serialport reads the sim on its pty (needs socat)', async () => {

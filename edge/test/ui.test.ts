@@ -96,6 +96,7 @@ class FakeWard implements LiveWard {
       messages: 10,
       errors: 1,
       lastError: 'bad OBX',
+      connectAttempts: 1,
       detail: 'hl7-mllp 127.0.0.1:2575',
     },
   ];

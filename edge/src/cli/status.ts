@@ -26,6 +26,8 @@ interface DeviceHealth {
   lastContact: number | null;
   messages: number;
   errors: number;
+  /** Absent from gateways older than this CLI. */
+  connectAttempts?: number;
   lastError: string | null;
   detail: string;
 }
@@ -85,6 +87,7 @@ export function formatHealth(health: Health, now = Date.now(), width?: number): 
     d.lastContact === null ? 'never' : `${formatAge(now - d.lastContact)} ago`,
     String(d.messages),
     String(d.errors),
+    String(d.connectAttempts ?? ''),
     d.lastError ?? '',
     d.detail,
   ]);
@@ -97,7 +100,17 @@ export function formatHealth(health: Health, now = Date.now(), width?: number): 
     devices.length === 0
       ? 'no devices'
       : formatTable(
-          ['DEVICE', 'KIND', 'STATE', 'LAST CONTACT', 'MSGS', 'ERRORS', 'LAST ERROR', 'DETAIL'],
+          [
+            'DEVICE',
+            'KIND',
+            'STATE',
+            'LAST CONTACT',
+            'MSGS',
+            'ERRORS',
+            'CONNECTS',
+            'LAST ERROR',
+            'DETAIL',
+          ],
           devices,
           width,
         ),

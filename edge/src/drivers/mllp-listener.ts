@@ -41,6 +41,7 @@ interface DeviceEntry {
   messages: number;
   errors: number;
   lastError: string | null;
+  connects: number;
   peer: string | null;
   silenceTimer: NodeJS.Timeout | null;
 }
@@ -58,6 +59,12 @@ interface Reply {
   code: AckCode;
   text?: string;
   errorCode?: number;
+  /**
+   * The message carried something usable (observations, an alarm report): only such messages
+   * keep a device online. A device sending nothing but broken messages goes offline like a
+   * silent one, because the bed's vitals stop all the same.
+   */
+  usable: boolean;
 }
 
 /**
@@ -94,6 +101,7 @@ export class MllpListenerDriver implements Driver {
         announced: false,
         lastContact: null,
         messages: 0,
+        connects: 0,
         errors: 0,
         lastError: null,
         peer: null,
@@ -154,6 +162,7 @@ export class MllpListenerDriver implements Driver {
       state: e.state,
       lastContact: e.lastContact,
       messages: e.messages,
+      connectAttempts: e.connects,
       errors: e.errors,
       lastError: e.lastError,
       detail: `hl7-mllp listener ${where}${e.peer ? ` from ${e.peer}` : ''}`,
@@ -215,13 +224,15 @@ export class MllpListenerDriver implements Driver {
       const claimed = msg.get('MSH', 3) || '(none)';
       const text = `unknown device "${claimed}": not configured on this gateway`;
       this.recordError(null, new Error(text));
-      return ack({ code: 'AR', text, errorCode: 204 });
+      return ack({ code: 'AR', text, errorCode: 204, usable: false });
     }
-    conn.deviceId = deviceId;
     const entry = this.devices.get(deviceId)!;
+    if (conn.deviceId !== deviceId) entry.connects++;
+    conn.deviceId = deviceId;
     entry.peer = `${conn.socket.remoteAddress}:${conn.socket.remotePort}`;
-    this.contact(entry);
-    return ack(await this.handleMessage(entry, msg));
+    const reply = await this.handleMessage(entry, msg);
+    if (reply.usable) this.contact(entry);
+    return ack(reply);
   }
 
   private async handleMessage(entry: DeviceEntry, msg: Hl7Message): Promise<Reply> {
@@ -234,7 +245,7 @@ export class MllpListenerDriver implements Driver {
       default: {
         const text = `unsupported message type ${msg.type}`;
         this.recordError(id, new Error(`${text} from ${id}`));
-        return { code: 'AR', text, errorCode: 200 };
+        return { code: 'AR', text, errorCode: 200, usable: false };
       }
     }
   }
@@ -256,12 +267,13 @@ export class MllpListenerDriver implements Driver {
     if (batch.length && !(await this.sink?.readings(batch))) {
       const text = 'the gateway could not store the observations; send them again';
       this.recordError(entry.config.id, new Error(`ORU^R01 ${content.controlId}: ${text}`));
-      return { code: 'AE', text, errorCode: 207 };
+      return { code: 'AE', text, errorCode: 207, usable: true };
     }
-    if (content.problems.length === 0) return { code: 'AA' };
+    if (content.problems.length === 0) return { code: 'AA', usable: true };
+    const usable = batch.length > 0;
     const text = content.problems.join('; ');
     this.recordError(entry.config.id, new Error(`ORU^R01 ${content.controlId}: ${text}`));
-    return { code: 'AE', text, errorCode: 103 };
+    return { code: 'AE', text, errorCode: 103, usable };
   }
 
   /** An IHE PCD-04 alarm report: handed to the sink as the device's own alarm signal. */
@@ -273,7 +285,7 @@ export class MllpListenerDriver implements Driver {
     } catch (error) {
       const text = (error as Error).message;
       this.recordError(id, new Error(`from ${id}: ${text}`));
-      return { code: 'AE', text, errorCode: 101 };
+      return { code: 'AE', text, errorCode: 101, usable: false };
     }
     const a = content.alarm;
     const signal: DeviceAlarmSignal = {
@@ -290,7 +302,7 @@ export class MllpListenerDriver implements Driver {
     if (a.limit !== undefined) signal.limit = a.limit;
     if (a.message !== undefined) signal.message = a.message;
     this.sink?.deviceAlarm(signal);
-    return { code: 'AA' };
+    return { code: 'AA', usable: true };
   }
 
   /** MSH-3 namespace id, else the first OBX-18 naming a configured device. */
@@ -321,7 +333,7 @@ export class MllpListenerDriver implements Driver {
     entry.silenceTimer = setTimeout(() => {
       entry.silenceTimer = null;
       const since = entry.lastContact === null ? 'since the listener started' : '';
-      this.setOffline(entry.config.id, `no message for ${seconds} s ${since}`.trim());
+      this.setOffline(entry.config.id, `no usable message for ${seconds} s ${since}`.trim());
     }, seconds * 1000);
   }
 

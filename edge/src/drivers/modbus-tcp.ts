@@ -82,6 +82,7 @@ export class ModbusTcpDriver implements Driver {
   private messages = 0;
   private errors = 0;
   private skippedPolls = 0;
+  private connectAttempts = 0;
   private lastError: string | null = null;
 
   constructor(options: ModbusTcpDriverOptions) {
@@ -135,6 +136,7 @@ export class ModbusTcpDriver implements Driver {
         messages: this.messages,
         errors: this.errors,
         lastError: this.lastError,
+        connectAttempts: this.connectAttempts,
         detail: `modbus-tcp ${this.where} (${profile.id})${
           this.skippedPolls ? `, ${this.skippedPolls} polls skipped` : ''
         }`,
@@ -151,6 +153,7 @@ export class ModbusTcpDriver implements Driver {
 
   private async openConnection(): Promise<void> {
     const { host, port, unitId } = this.options;
+    this.connectAttempts++;
     const socket = new Socket();
     const client = new ModbusRTU();
     try {
@@ -218,7 +221,7 @@ export class ModbusTcpDriver implements Driver {
     }
     const heard = Math.max(connection.connectedAt, this.lastContact ?? 0);
     if (Date.now() - heard > this.silentAfterMs) {
-      this.connectionLost(connection, `no answer for ${this.silentAfterMs / 1000} s`);
+      this.connectionLost(connection, `no usable answer for ${this.silentAfterMs / 1000} s`);
       return;
     }
     // A poll left waiting on a lost connection does not hold up the new connection's polls.
@@ -231,6 +234,8 @@ export class ModbusTcpDriver implements Driver {
   private async poll(connection: Connection): Promise<void> {
     const time = Date.now();
     const words: Words = { holding: new Map(), input: new Map() };
+    // Only registers read count as contact: a device answering every read with an exception
+    // goes offline like a silent one, because its values stop all the same.
     let answered = false;
     for (const span of this.spans) {
       try {
@@ -248,8 +253,7 @@ export class ModbusTcpDriver implements Driver {
         });
       } catch (error) {
         if (this.connection !== connection) return;
-        const { message, exception, timeout } = describeError(error);
-        if (exception) answered = true;
+        const { message, timeout } = describeError(error);
         this.protocolError(
           `${this.where}: reading ${span.table} ${span.start}+${span.count}: ${message}`,
         );
@@ -350,19 +354,14 @@ function alarmValue(def: AlarmBitDef, batch: ReadingInput[]): number | undefined
   return def.parameter ? batch.find((r) => r.parameter === def.parameter)?.value : undefined;
 }
 
-function describeError(error: unknown): { message: string; exception: boolean; timeout: boolean } {
+function describeError(error: unknown): { message: string; timeout: boolean } {
   const e = error as { message?: string; modbusCode?: number; errno?: string };
   if (typeof e.modbusCode === 'number') {
     const name = EXCEPTION_NAMES[e.modbusCode] ?? 'unknown exception';
-    return {
-      message: `Modbus exception ${e.modbusCode} (${name})`,
-      exception: true,
-      timeout: false,
-    };
+    return { message: `Modbus exception ${e.modbusCode} (${name})`, timeout: false };
   }
-  if (e.errno === 'ETIMEDOUT')
-    return { message: 'no answer (timed out)', exception: false, timeout: true };
-  return { message: e.message ?? String(error), exception: false, timeout: false };
+  if (e.errno === 'ETIMEDOUT') return { message: 'no answer (timed out)', timeout: true };
+  return { message: e.message ?? String(error), timeout: false };
 }
 
 function closeSocket(socket: Socket): Promise<void> {

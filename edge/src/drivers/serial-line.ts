@@ -137,6 +137,7 @@ export class SerialLineDriver implements Driver {
   private errors = 0;
   private lastError: string | null = null;
   private lastContact: number | null = null;
+  private connectAttempts = 0;
 
   constructor(options: SerialLineDriverOptions) {
     this.device = options.device;
@@ -195,6 +196,7 @@ export class SerialLineDriver implements Driver {
         messages: this.messages,
         errors: this.errors,
         lastError: this.lastError,
+        connectAttempts: this.connectAttempts,
         detail: this.detail(),
       },
     ];
@@ -224,6 +226,7 @@ export class SerialLineDriver implements Driver {
       onClosed: (reason) => generation === this.generation && this.onClosed(reason),
     };
     const t = this.transport;
+    this.connectAttempts++;
     this.link =
       t.type === 'tcp'
         ? openTcp(t.host, t.port, events)
@@ -233,13 +236,20 @@ export class SerialLineDriver implements Driver {
 
   private onData(chunk: Buffer): void {
     if (this.stopped) return;
+    for (const line of this.splitter?.push(chunk) ?? []) this.onLine(line);
+  }
+
+  /**
+   * Only a line that parses counts as contact: a device sending nothing but noise or broken
+   * lines goes offline like a silent one, because the bed's values stop all the same.
+   */
+  private contact(): void {
     this.lastContact = Date.now();
     if (this.reported !== 'online') {
       this.delayMs = this.initialDelayMs;
       this.report('online');
     }
     this.armSilence();
-    for (const line of this.splitter?.push(chunk) ?? []) this.onLine(line);
   }
 
   private onClosed(reason: string): void {
@@ -269,7 +279,7 @@ export class SerialLineDriver implements Driver {
   private onSilence(): void {
     this.silenceTimer = null;
     this.release();
-    this.onClosed(`no data for ${this.silentAfterMs / 1000} s`);
+    this.onClosed(`no valid line for ${this.silentAfterMs / 1000} s`);
   }
 
   /** Lets go of the current link: its events are ignored from now on, its close is awaited. */
@@ -289,6 +299,7 @@ export class SerialLineDriver implements Driver {
       this.frameError(new Error(`bad oximeter line (${parsed.error}): ${shown}`));
       return;
     }
+    this.contact();
     this.messages++;
     const gatewayTime = Date.now();
     const sensorOff = (parsed.exceptionBits & SENSOR_OFF_BITS) !== 0;

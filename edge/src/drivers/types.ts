@@ -48,6 +48,11 @@ export interface DeviceStats {
   messages: number;
   errors: number;
   lastError: string | null;
+  /**
+   * Connections tried: by the gateway to a polled device (each attempt, failed ones too, so the
+   * backoff shows), or opened by a device that dials in (MLLP).
+   */
+  connectAttempts: number;
   /** Human-readable transport details for the biomed page, e.g. "modbus-tcp 10.0.0.5:502 unit 1". */
   detail: string;
 }

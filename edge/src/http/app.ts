@@ -105,6 +105,12 @@ export function metrics(gateway: Gateway): string {
     'counter',
     devices.map((d) => [label({ device: d.deviceId }), d.errors]),
   );
+  metric(
+    'wardgate_device_connect_attempts_total',
+    'Connections tried to a polled device, or opened by a device that dials in',
+    'counter',
+    devices.map((d) => [label({ device: d.deviceId }), d.connectAttempts]),
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -151,6 +151,9 @@ export function extractObservations(input: Hl7Message | string): Pcd01Content {
   const msg = typeof input === 'string' ? parseHl7(input) : input;
   const problems: string[] = [];
   if (msg.type !== 'ORU^R01') problems.push(`message type ${msg.type} is not ORU^R01`);
+  // PCD-01 reports carry at least one OBR with its OBX rows; without them the message is cut off.
+  if (!msg.segment('OBR')) problems.push('no OBR segment (observation request)');
+  if (msg.segments('OBX').length === 0) problems.push('no OBX segment (no observations)');
   const pv1 = msg.segment('PV1');
   const fallbackTime = msg.get('OBR', 7) || msg.get('MSH', 7);
   const observations: Pcd01Observation[] = [];

@@ -56,6 +56,7 @@ function deviceRow(d, now) {
     cell(d.messagesPerSecond === null ? '—' : d.messagesPerSecond.toFixed(2), 'num'),
     cell(d.messages, 'num'),
     cell(d.errors, 'num'),
+    cell(d.connectAttempts, 'num'),
     cell(d.lastError ?? '', 'last-error'),
     cell(d.detail, 'detail'),
   ]);
