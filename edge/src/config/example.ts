@@ -40,6 +40,11 @@ alarms:
   escalateAfterSeconds: 60
   cloudUnreachableSeconds: 300
   minFreeDiskMb: 200
+  # Technical alarms about device links: comm errors clear after this many quiet seconds; a device
+  # dropping offline unstableAfterDrops times within unstableWindowSeconds is flagged unstable.
+  commErrorClearSeconds: 30
+  unstableAfterDrops: 3
+  unstableWindowSeconds: 300
   # beds:
   #   bed-1:
   #     profile: neonatal

@@ -94,6 +94,11 @@ export const EdgeConfig = z
         cloudUnreachableSeconds: z.number().int().min(10).max(86_400).default(300),
         /** Free disk below this raises the low-disk technical alarm. */
         minFreeDiskMb: z.number().int().min(1).default(200),
+        /** WG_COMM_ERROR (malformed frames, protocol errors) clears after this long without one. */
+        commErrorClearSeconds: z.number().int().min(1).max(3600).default(30),
+        /** A device dropping offline this often within unstableWindowSeconds is flapping. */
+        unstableAfterDrops: z.number().int().min(2).max(100).default(3),
+        unstableWindowSeconds: z.number().int().min(10).max(86_400).default(300),
         /** Per bed: limit profile and overrides (the cloud's config overrides these). */
         beds: z.record(BedId, BedAlarmSettings).default({}),
       })

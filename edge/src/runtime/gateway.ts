@@ -56,6 +56,8 @@ export class Gateway implements LiveWard {
   readonly startedAt = Date.now();
   readonly frameErrors = new Map<string, number>();
   private readonly lastFrameError = new Map<string, { time: number; message: string }>();
+  /** Times each device dropped offline within the unstable window, for WG_DEVICE_UNSTABLE. */
+  private readonly dropsAt = new Map<string, number[]>();
   private readonly status = new Map<string, DeviceStatus>();
   private readonly vitals = new Map<string, BedView['vitals']>();
   private readonly changes = new EventEmitter<{ change: [] }>();
@@ -177,6 +179,7 @@ export class Gateway implements LiveWard {
     status: (deviceId, state, error) => {
       const device = this.status.get(deviceId);
       if (!device || (device.state === state && device.error === (error ?? null))) return;
+      if (device.state === 'online' && state !== 'online') this.recordDrop(deviceId);
       device.state = state;
       device.error = error ?? null;
       if (state === 'online') device.lastContact = Date.now();
@@ -195,6 +198,14 @@ export class Gateway implements LiveWard {
       this.log('warn', `${key}: ${error.message}`);
     },
   };
+
+  private recordDrop(deviceId: string): void {
+    const now = Date.now();
+    const windowMs = this.loaded.config.alarms.unstableWindowSeconds * 1000;
+    const drops = (this.dropsAt.get(deviceId) ?? []).filter((t) => now - t < windowMs);
+    drops.push(now);
+    this.dropsAt.set(deviceId, drops);
+  }
 
   /**
    * Alarm transitions commit at once, without the readings' batch window: the ones raised in the
@@ -274,6 +285,10 @@ export class Gateway implements LiveWard {
           error: d.error,
         })),
         lastFrameErrorAt: this.lastFrameError,
+        commErrorClearMs: config.alarms.commErrorClearSeconds * 1000,
+        dropsAt: this.dropsAt,
+        unstableAfterDrops: config.alarms.unstableAfterDrops,
+        unstableWindowMs: config.alarms.unstableWindowSeconds * 1000,
         dataDir: this.loaded.dataDir,
         minFreeDiskMb: config.alarms.minFreeDiskMb,
         cloudConnected: this.sync.connected,

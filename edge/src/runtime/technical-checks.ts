@@ -6,13 +6,12 @@ import type { TechnicalCondition } from '../alarms/types.ts';
 export const TECHNICAL = {
   deviceSilent: 'WG_DEVICE_SILENT',
   commError: 'WG_COMM_ERROR',
+  deviceUnstable: 'WG_DEVICE_UNSTABLE',
   lowDisk: 'WG_LOW_DISK',
   clockSkew: 'WG_CLOCK_SKEW',
   cloudUnreachable: 'WG_CLOUD_UNREACHABLE',
 } as const;
 
-/** Communication errors raise WG_COMM_ERROR; it clears after this long without another. */
-export const COMM_ERROR_CLEAR_MS = 30_000;
 /** A gateway clock more than this off the cloud's raises WG_CLOCK_SKEW. */
 export const MAX_CLOCK_SKEW_MS = 5_000;
 
@@ -22,6 +21,13 @@ export interface TechnicalInputs {
   devices: { deviceId: string; bedId: string; state: string; error: string | null }[];
   /** Time of each device's last frame error. */
   lastFrameErrorAt: ReadonlyMap<string, { time: number; message: string }>;
+  /** WG_COMM_ERROR clears after this long without another error. */
+  commErrorClearMs: number;
+  /** When each device last dropped from online to offline, oldest first. */
+  dropsAt: ReadonlyMap<string, readonly number[]>;
+  /** This many drops within unstableWindowMs raise WG_DEVICE_UNSTABLE (a flapping device). */
+  unstableAfterDrops: number;
+  unstableWindowMs: number;
   dataDir: string;
   minFreeDiskMb: number;
   cloudConnected: boolean;
@@ -73,9 +79,23 @@ export function technicalConditions(
       condition: TECHNICAL.commError,
       deviceId: device.deviceId,
       bedId: device.bedId,
-      active: Boolean(lastError && now - lastError.time < COMM_ERROR_CLEAR_MS),
+      active: Boolean(lastError && now - lastError.time < input.commErrorClearMs),
       priority: 'low',
       message: `${device.deviceId} communication errors${lastError ? `: ${lastError.message}` : ''}`,
+      time: now,
+    });
+    // A flapping link would raise and clear WG_DEVICE_SILENT over and over; this one alarm stays
+    // up instead, until the link has held for a whole window.
+    const drops = (input.dropsAt.get(device.deviceId) ?? []).filter(
+      (t) => now - t < input.unstableWindowMs,
+    ).length;
+    out.push({
+      condition: TECHNICAL.deviceUnstable,
+      deviceId: device.deviceId,
+      bedId: device.bedId,
+      active: drops >= input.unstableAfterDrops,
+      priority: 'low',
+      message: `${device.deviceId} connection unstable: ${drops} drops in ${Math.round(input.unstableWindowMs / 60_000)} min`,
       time: now,
     });
   }
