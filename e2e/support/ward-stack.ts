@@ -9,7 +9,7 @@ import { type Cloud, startCloud } from '@wardgate/cloud/src/server.ts';
 import { loadConfig } from '@wardgate/edge/src/config/load.ts';
 import type { MllpListenerDriver } from '@wardgate/edge/src/drivers/mllp-listener.ts';
 import { type RunningHttp, serveGateway } from '@wardgate/edge/src/http/app.ts';
-import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
+import { Gateway, type Logger } from '@wardgate/edge/src/runtime/gateway.ts';
 import { Ward, type WardOptions } from '@wardgate/hardware-sim';
 import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
 import { stringify } from 'yaml';
@@ -33,6 +33,10 @@ export interface WardStackOptions {
   /** Extra sections merged into the gateway config (alarms, staff, ...). */
   config?: Record<string, unknown>;
   pollIntervalMs?: number;
+  /** A device silent (or sending nothing usable) this long is offline; default 10. */
+  silentAfterSeconds?: number;
+  /** Where the gateway logs; default nowhere. */
+  log?: Logger;
 }
 
 const quiet = () => {};
@@ -84,11 +88,14 @@ export async function startWardStack(options: WardStackOptions): Promise<WardSta
           batchWindowMs: 50,
         },
         mllp: { host: '127.0.0.1', port: 0 },
-        devices: ward.edgeDevices({ pollIntervalMs: options.pollIntervalMs ?? 500 }),
+        devices: ward.edgeDevices({
+          pollIntervalMs: options.pollIntervalMs ?? 500,
+          silentAfterSeconds: options.silentAfterSeconds,
+        }),
         ...options.config,
       }),
     );
-    gateway = await Gateway.start(loadConfig(configFile), quiet);
+    gateway = await Gateway.start(loadConfig(configFile), options.log ?? quiet);
     const mllp = gateway.drivers.find((d) => d.type === 'hl7-mllp') as MllpListenerDriver;
     await ward.startMonitors({ host: '127.0.0.1', port: mllp.address().port });
     http = await serveGateway(gateway, '127.0.0.1', 0);
