@@ -148,6 +148,7 @@ export class FaultGate {
   private mode: DeviceFault | null = null;
   private flapper: Flapper | null = null;
   private unplugged = false;
+  private started = false;
   private listening: Promise<void> | null = null;
   /** Connections accepted since start, and bytes swallowed while half-open, for tests and logs. */
   accepted = 0;
@@ -171,10 +172,12 @@ export class FaultGate {
   }
 
   async start(): Promise<void> {
+    this.started = true;
     if (!this.unplugged) await this.listen();
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     this.flapper?.stop();
     this.flapper = null;
     await this.close();
@@ -191,7 +194,7 @@ export class FaultGate {
 
   private plug(on: boolean): void {
     this.unplugged = !on;
-    if (on) void this.listen().catch(() => {});
+    if (on && this.started) void this.listen().catch(() => {});
     else void this.close();
   }
 
