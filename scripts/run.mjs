@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point for `npm run demo|test|bench|lint|format`. A fresh clone has only Node and npm:
+// Entry point for `npm run demo|test|bench|build|lint|format`. A fresh clone has only Node and npm:
 // install the pnpm workspace first (pinned pnpm through npx), then run the task with the
 // workspace's own tools. Plain .mjs so it runs before anything is installed.
 import { spawnSync } from 'node:child_process';
@@ -77,8 +77,12 @@ switch (task) {
   case 'bench':
     status = tsx('e2e/bench/index.ts', rest);
     break;
+  case 'build':
+    // The production bundles edge/dist/wardgate-edge.mjs and cloud/dist/wardgate-cloud.mjs.
+    status = run(process.execPath, ['scripts/build.mjs', ...rest]);
+    break;
   default:
-    console.error('usage: node scripts/run.mjs demo|test|bench|fuzz|lint|format');
+    console.error('usage: node scripts/run.mjs demo|test|bench|build|fuzz|lint|format');
     status = 2;
 }
 process.exit(status);
