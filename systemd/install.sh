@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs wardgate as systemd services: system users, /etc/wardgate, state directories, the
-# repository under the prefix, and the units. Safe to run again: it never overwrites an existing
+# repository under the prefix with its production bundles built, and the units. Safe to run again: it never overwrites an existing
 # config or key and only creates what is missing. See systemd/README.md.
 set -euo pipefail
 
@@ -93,6 +93,9 @@ install_tree() {
     run rsync -a --delete --exclude=.git --exclude='.wardgate-*' --exclude='*.log' \
       --exclude=.tmp --exclude=coverage --exclude=wardgate-cloud-data "$SOURCE/" "$PREFIX/"
   fi
+  # The units run the bundles (edge/dist, cloud/dist), built here from the installed sources with
+  # the installed esbuild, so they always match the tree they sit in.
+  run "$NODE" "$PREFIX/scripts/build.mjs"
   # Readable by the service users, writable only by root.
   run chown -R root:root "$PREFIX"
   run chmod -R u=rwX,go=rX "$PREFIX"
@@ -126,7 +129,7 @@ configure_edge() {
   if [[ -e "$key" ]]; then
     say "$key exists; keeping it"
   else
-    run "$NODE" "$PREFIX/edge/bin/wardgate-edge.mjs" keygen --out "$key"
+    run "$NODE" "$PREFIX/edge/dist/wardgate-edge.mjs" keygen --out "$key"
   fi
   run chown root:wardgate-edge "$key"
   run chmod 0640 "$key"
@@ -134,12 +137,12 @@ configure_edge() {
     say "$config exists; keeping it"
   else
     local tmp=/tmp/wardgate-edge-init.$$.yaml
-    run "$NODE" "$PREFIX/edge/bin/wardgate-edge.mjs" init --out "$tmp"
+    run "$NODE" "$PREFIX/edge/dist/wardgate-edge.mjs" init --out "$tmp"
     run sed -i -e 's#^\(  dataDir:\).*#\1 /var/lib/wardgate-edge#' \
       -e "s#^\\(  signingKeyFile:\\).*#\\1 $key#" "$tmp"
     run install -o root -g wardgate-edge -m 0640 "$tmp" "$config"
     run rm -f "$tmp"
-    say "edit $config (devices, cloud), then: $NODE $PREFIX/edge/bin/wardgate-edge.mjs config check --config $config"
+    say "edit $config (devices, cloud), then: $NODE $PREFIX/edge/dist/wardgate-edge.mjs config check --config $config"
   fi
   run chown root:wardgate-edge "$config"
   run chmod 0640 "$config"

@@ -31,6 +31,8 @@ async function health(url: string) {
 /**
  * The gateway process alone (cloud and simulated ward in their own processes) running a live
  * ward: readings/s, CPU time per 1,000 readings and peak RSS over `seconds` of steady state.
+ * The gateway runs as systemd runs it: the production bundle (built first when missing or older
+ * than its sources) with the node flags of systemd/wardgate-edge.service (startSplitWard).
  * CPU ticks are the kernel's 100 Hz clock.
  */
 export async function benchGatewayFootprint(

@@ -16,7 +16,22 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = (pkg: string, bin: string) => join(root, pkg, 'bin', bin);
 const CLOUD = cli('cloud', 'wardgate-cloud.mjs');
 const SIM = cli('hardware-sim', 'wardgate-sim.mjs');
-const EDGE = cli('edge', 'wardgate-edge.mjs');
+const BUILD = join(root, 'scripts', 'build.mjs');
+
+/**
+ * The gateway child is started as systemd starts it: the production bundle with the node flags of
+ * the unit's ExecStart line (a bin could pick tsx, and flags change the memory footprint).
+ */
+function productionEdgeCommand(): string[] {
+  const unit = readFileSync(join(root, 'systemd', 'wardgate-edge.service'), 'utf8');
+  const line =
+    /^ExecStart=\S+((?:\s+--\S+)*)\s+\/opt\/wardgate\/(edge\/dist\/wardgate-edge\.mjs)\s/m.exec(
+      unit,
+    );
+  if (!line)
+    throw new Error('wardgate-edge.service: no ExecStart running edge/dist/wardgate-edge.mjs');
+  return [...line[1].split(/\s+/).filter(Boolean), join(root, line[2])];
+}
 
 export interface SplitWard {
   /** The gateway when it runs in this process; null when it runs in its own (gatewayProcess). */
@@ -145,9 +160,10 @@ export async function startSplitWard(options: {
     );
     const beds = Array.from({ length: options.beds }, (_, i) => `bed-${i + 1}`);
     if (options.gatewayInChild) {
+      runOnce([BUILD, '--if-stale']);
       const httpPort = await freePort();
       const edge = await startProcess(
-        [EDGE, 'run', '--config', configFile],
+        [...productionEdgeCommand(), 'run', '--config', configFile],
         /HTTP on (http:\/\/\S+)/,
         {
           ...process.env,
