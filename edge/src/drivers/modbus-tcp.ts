@@ -240,10 +240,7 @@ export class ModbusTcpDriver implements Driver {
     for (const span of this.spans) {
       try {
         const { client } = connection;
-        const result =
-          span.table === 'holding'
-            ? await client.readHoldingRegisters(span.start, span.count)
-            : await client.readInputRegisters(span.start, span.count);
+        const result = await readSpan(client, span);
         answered = true;
         if (result.data.length !== span.count) {
           throw new Error(`${result.data.length} registers instead of ${span.count}`);
@@ -347,6 +344,24 @@ export class ModbusTcpDriver implements Driver {
     this.errors++;
     this.lastError = message;
     this.sink?.frameError(this.options.device.id, new Error(message));
+  }
+}
+
+/**
+ * One read; afterwards the client forgets its finished requests. modbus-serial keeps each
+ * request's callbacks and result in `_transactions` until its id comes round again, ~15 MB across
+ * a 120-device ward; reads here are sequential per connection, so once one ends none is in flight,
+ * and a late answer to a timed-out read then finds no request and is ignored, as it should be.
+ */
+async function readSpan(client: ModbusClient, span: ReadSpan) {
+  try {
+    return span.table === 'holding'
+      ? await client.readHoldingRegisters(span.start, span.count)
+      : await client.readInputRegisters(span.start, span.count);
+  } finally {
+    const transactions = (client as unknown as { _transactions?: Record<string, unknown> })
+      ._transactions;
+    if (transactions) for (const id of Object.keys(transactions)) delete transactions[id];
   }
 }
 

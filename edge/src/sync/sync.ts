@@ -115,6 +115,8 @@ export class CloudSync extends EventEmitter<SyncEvents> {
       password: this.opts.password,
       reconnectPeriod: this.opts.reconnectPeriodMs,
       connectTimeout: 10_000,
+      // Else mqtt-packet pre-allocates 65,536 two-byte Buffers (~8 MB of heap) for packet ids.
+      writeCache: false,
       will: {
         topic: upTopic(gatewayId, 'status'),
         payload: Buffer.from(JSON.stringify(offline)),
