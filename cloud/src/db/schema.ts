@@ -163,5 +163,45 @@ export const bedAlarmSettings = pgTable(
   (t) => [primaryKey({ columns: [t.gatewayId, t.bedId] })],
 );
 
+/**
+ * FHIR resources stored as written (clinical records, not derived from device data): the current
+ * version of each. `content` is the resource JSON with id and meta as the server set them.
+ */
+export const fhirResources = pgTable(
+  'fhir_resources',
+  {
+    resourceType: text('resource_type').notNull(),
+    id: text('id').notNull(),
+    versionId: integer('version_id').notNull(),
+    lastUpdated: epochMs('last_updated').notNull(),
+    /** The current version is a deletion: reads answer 410 Gone, searches skip it. */
+    deleted: boolean('deleted').notNull(),
+    content: jsonb('content'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.resourceType, t.id] }),
+    index('fhir_resources_updated').on(t.resourceType, t.lastUpdated),
+  ],
+);
+
+/** Every version of every stored resource, deletions included (vread and _history). */
+export const fhirHistory = pgTable(
+  'fhir_history',
+  {
+    resourceType: text('resource_type').notNull(),
+    id: text('id').notNull(),
+    versionId: integer('version_id').notNull(),
+    lastUpdated: epochMs('last_updated').notNull(),
+    deleted: boolean('deleted').notNull(),
+    /** 'create' | 'update' | 'delete': the interaction that made this version (Bundle.entry.request). */
+    method: text('method').notNull(),
+    content: jsonb('content'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.resourceType, t.id, t.versionId] }),
+    index('fhir_history_type_updated').on(t.resourceType, t.lastUpdated),
+  ],
+);
+
 /** FHIR identifier system of the medical record number. */
 export const MRN_SYSTEM = 'urn:wardgate:mrn';

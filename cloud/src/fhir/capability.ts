@@ -2,6 +2,8 @@ import { FLAG_SEARCH } from './flag.ts';
 import { OBSERVATION_SEARCH } from './observation.ts';
 import { PATIENT_SEARCH } from './patient.ts';
 import type { ParamType, SearchSpec } from './search-params.ts';
+import { storedSearchSpec } from './store/routes.ts';
+import { STORED_TYPES } from './store/validate.ts';
 
 /** Canonical SearchParameter definitions of the standard parameters this server implements. */
 const DEFINITIONS: Record<string, string> = {
@@ -24,6 +26,7 @@ const DOCUMENTATION: Record<string, string> = {
   'Flag.date': 'When the alarm was raised (period start); prefixes as Observation.date.',
   'Flag.status': 'active (alarm not cleared) or inactive (cleared).',
   _count: 'Page size, default 50, at most 1000.',
+  _lastUpdated: 'When the current version was written; prefixes as Observation.date.',
   _sort: 'date, _lastUpdated; prefix "-" for descending; several keys comma-separated.',
 };
 
@@ -48,7 +51,22 @@ function searchParams(spec: SearchSpec) {
 
 const PUBLISHED = new Date().toISOString();
 
-/** Exactly what this API implements: read and search-type on Observation, Patient and Flag. */
+const STORED_INTERACTIONS = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+] as const;
+
+/**
+ * Exactly what this API implements: read and search on Observation, Patient and Flag (from device
+ * data), and the versioned interactions on the stored resource types.
+ */
 export function capabilityStatement(base: string) {
   return {
     resourceType: 'CapabilityStatement',
@@ -57,7 +75,7 @@ export function capabilityStatement(base: string) {
     publisher: 'wardgate',
     kind: 'instance',
     software: { name: 'wardgate cloud' },
-    implementation: { description: 'wardgate FHIR R4 API (read-only)', url: base },
+    implementation: { description: 'wardgate FHIR R4 API', url: base },
     fhirVersion: '4.0.1',
     format: ['json'],
     rest: [
@@ -66,11 +84,23 @@ export function capabilityStatement(base: string) {
         documentation:
           'Searches page by offset: follow the Bundle next/previous links. Unknown search ' +
           'parameters are rejected (strict handling).',
-        resource: [OBSERVATION_SEARCH, PATIENT_SEARCH, FLAG_SEARCH].map((spec) => ({
-          type: spec.resourceType,
-          interaction: [{ code: 'read' }, { code: 'search-type' }],
-          searchParam: searchParams(spec),
-        })),
+        resource: [
+          ...[OBSERVATION_SEARCH, PATIENT_SEARCH, FLAG_SEARCH].map((spec) => ({
+            type: spec.resourceType,
+            interaction: [{ code: 'read' }, { code: 'search-type' }],
+            searchParam: searchParams(spec),
+          })),
+          ...STORED_TYPES.map((type) => ({
+            type,
+            interaction: STORED_INTERACTIONS.map((code) => ({ code })),
+            versioning: 'versioned-update',
+            readHistory: true,
+            updateCreate: true,
+            conditionalCreate: true,
+            conditionalDelete: 'not-supported',
+            searchParam: searchParams(storedSearchSpec(type)),
+          })),
+        ],
       },
     ],
   };

@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../db/database.ts';
 import { searchsetBundle } from './bundle.ts';
 import { capabilityStatement } from './capability.ts';
@@ -6,7 +7,10 @@ import { FLAG_SEARCH, readFlag, searchFlags } from './flag.ts';
 import { OBSERVATION_SEARCH, readObservation, searchObservations } from './observation.ts';
 import { FhirError, fhirJson, operationOutcome } from './operation-outcome.ts';
 import { PATIENT_SEARCH, readPatient, searchPatients } from './patient.ts';
+import { formPairs, queryPairs } from './request.ts';
 import { type ParsedSearch, parseSearch, type SearchSpec } from './search-params.ts';
+import { storedResourceRoutes } from './store/routes.ts';
+import { STORED_TYPES } from './store/validate.ts';
 
 export interface FhirAppOptions {
   /** Absolute base URL the API is reached at (e.g. https://host/fhir/R4); else from each request. */
@@ -21,19 +25,36 @@ type Read<R> = (db: Db, id: string) => Promise<R | undefined>;
  * CapabilityStatement).
  * Mount it at `/fhir/R4`; Bundle links are absolute URLs under `baseUrl`.
  */
+/** Largest request body (a Binary or DocumentReference with its data inline included). */
+const MAX_BODY_BYTES = 8 * 1048576;
+
+const ownRoute = new RegExp(`/(metadata|Observation|Patient|Flag|${STORED_TYPES.join('|')})(/|$)`);
+
 export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   const app = new Hono();
   const fixedBase = options.baseUrl?.replace(/\/+$/, '');
   const baseOf = (c: Context) => {
     if (fixedBase) return fixedBase;
     const url = new URL(c.req.url);
-    // Whatever precedes our own route (`/metadata`, `/Type`, `/Type/x`) is where we are mounted.
-    return (
-      url.origin + url.pathname.replace(/\/(metadata|Observation|Patient|Flag)(\/[^/]*)?\/?$/, '')
-    );
+    // Whatever precedes our own route (`/metadata`, `/Type`, `/Type/...`) is where we are mounted.
+    const at = url.pathname.search(ownRoute);
+    return url.origin + (at < 0 ? url.pathname : url.pathname.slice(0, at));
   };
 
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        fhirJson(
+          c,
+          operationOutcome('too-costly', `Request body larger than ${MAX_BODY_BYTES / 1048576} MB`),
+          413,
+        ),
+    }),
+  );
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
+  storedResourceRoutes(app, db, baseOf);
 
   const resources: { spec: SearchSpec; search: Search<{ id: string }>; read: Read<unknown> }[] = [
     { spec: OBSERVATION_SEARCH, search: searchObservations, read: readObservation },
@@ -98,22 +119,6 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
     return fhirJson(c, operationOutcome('exception', 'Internal server error'), 500);
   });
   return app;
-}
-
-function queryPairs(c: Context): [string, string][] {
-  return [...new URL(c.req.url).searchParams];
-}
-
-async function formPairs(c: Context): Promise<[string, string][]> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
-    throw new FhirError(
-      415,
-      'not-supported',
-      `_search takes an application/x-www-form-urlencoded body, not "${type || 'none'}"`,
-    );
-  }
-  return [...new URLSearchParams(await c.req.text())];
 }
 
 function methodNotAllowed(allow: string) {

@@ -4,7 +4,18 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 /** FHIR issue-type codes (http://hl7.org/fhir/issue-type) this API uses. */
-export type IssueCode = 'invalid' | 'not-found' | 'not-supported' | 'exception';
+export type IssueCode =
+  | 'invalid'
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'not-found'
+  | 'deleted'
+  | 'not-supported'
+  | 'conflict'
+  | 'duplicate'
+  | 'too-costly'
+  | 'exception';
 
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';

@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, count, desc, eq, gte, inArray, or, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../../db/database.ts';
+import { fhirHistory, fhirResources } from '../../db/schema.ts';
+import { FhirError } from '../operation-outcome.ts';
+import { type DateValue, dateCondition, type SortKey } from '../search-params.ts';
+import type { FhirResource } from './validate.ts';
+
+export type Method = 'create' | 'update' | 'delete';
+
+/** One version of a stored resource; `resource` is null for a deletion. */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: number;
+  deleted: boolean;
+  method: Method;
+  resource: FhirResource | null;
+}
+
+/** The versioned resource store: every write is a new version in fhir_history, in one transaction. */
+export class ResourceStore {
+  private readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  /** Stores a new resource under a server-assigned id. */
+  async create(resource: FhirResource): Promise<StoredVersion> {
+    const id = randomUUID();
+    return this.db.transaction(async (tx) => {
+      const version = stamp(resource, id, 1, 'create');
+      await tx.insert(fhirResources).values(currentRow(version));
+      await tx.insert(fhirHistory).values(historyRow(version));
+      return version;
+    });
+  }
+
+  /**
+   * Replaces the resource `type/id` (creating it when the id is new: FHIR update-as-create).
+   * `ifMatch` is the version the client last saw (If-Match); another current version is 412.
+   */
+  async update(
+    resource: FhirResource,
+    ifMatch?: number,
+  ): Promise<{ version: StoredVersion; created: boolean }> {
+    const type = resource.resourceType;
+    const id = resource.id as string;
+    return this.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select({ versionId: fhirResources.versionId, deleted: fhirResources.deleted })
+        .from(fhirResources)
+        .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)))
+        .for('update');
+      if (ifMatch !== undefined && current?.versionId !== ifMatch) {
+        throw new FhirError(
+          412,
+          'conflict',
+          `${type}/${id} is at version ${current?.versionId ?? 'none'}, not ${ifMatch} (If-Match)`,
+        );
+      }
+      const created = !current || current.deleted;
+      const version = stamp(
+        resource,
+        id,
+        (current?.versionId ?? 0) + 1,
+        created ? 'create' : 'update',
+      );
+      if (current) {
+        await tx
+          .update(fhirResources)
+          .set(currentRow(version))
+          .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
+      } else {
+        const inserted = await tx
+          .insert(fhirResources)
+          .values(currentRow(version))
+          .onConflictDoNothing()
+          .returning({ id: fhirResources.id });
+        if (inserted.length === 0)
+          throw new FhirError(409, 'conflict', `${type}/${id} was created concurrently; retry`);
+      }
+      await tx.insert(fhirHistory).values(historyRow(version));
+      return { version, created };
+    });
+  }
+
+  /** Marks `type/id` deleted as a new version (history keeps the old ones); undefined if unknown. */
+  async delete(type: string, id: string): Promise<StoredVersion | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select({ versionId: fhirResources.versionId, deleted: fhirResources.deleted })
+        .from(fhirResources)
+        .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)))
+        .for('update');
+      if (!current || current.deleted) return undefined;
+      const version: StoredVersion = {
+        resourceType: type,
+        id,
+        versionId: current.versionId + 1,
+        lastUpdated: Date.now(),
+        deleted: true,
+        method: 'delete',
+        resource: null,
+      };
+      await tx
+        .update(fhirResources)
+        .set(currentRow(version))
+        .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
+      await tx.insert(fhirHistory).values(historyRow(version));
+      return version;
+    });
+  }
+
+  /** The current version, deletions included (the caller answers 410 for those). */
+  async read(type: string, id: string): Promise<StoredVersion | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(fhirResources)
+      .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
+    return row && fromRow({ ...row, method: row.deleted ? 'delete' : 'update' });
+  }
+
+  async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(fhirHistory)
+      .where(
+        and(
+          eq(fhirHistory.resourceType, type),
+          eq(fhirHistory.id, id),
+          eq(fhirHistory.versionId, versionId),
+        ),
+      );
+    return row && fromRow(row);
+  }
+
+  /** Versions newest first, of one resource or of a whole type, optionally since a time. */
+  async history(options: {
+    type: string;
+    id?: string;
+    since?: number;
+    count: number;
+    offset: number;
+  }): Promise<{ total: number; versions: StoredVersion[] }> {
+    const where = and(
+      eq(fhirHistory.resourceType, options.type),
+      options.id === undefined ? undefined : eq(fhirHistory.id, options.id),
+      options.since === undefined ? undefined : gte(fhirHistory.lastUpdated, options.since),
+    );
+    const [{ total }] = await this.db.select({ total: count() }).from(fhirHistory).where(where);
+    const rows = await this.db
+      .select()
+      .from(fhirHistory)
+      .where(where)
+      .orderBy(desc(fhirHistory.lastUpdated), desc(fhirHistory.versionId), fhirHistory.id)
+      .limit(options.count)
+      .offset(options.offset);
+    return { total, versions: rows.map((r) => fromRow(r)) };
+  }
+
+  /**
+   * Current, not deleted resources of `type`: `ids` any of (when given), `lastUpdated` each
+   * occurrence ANDed and its alternatives ORed; sorted by _lastUpdated or, by default, id.
+   */
+  async search(options: {
+    type: string;
+    ids?: string[];
+    lastUpdated: DateValue[][];
+    sort: SortKey[];
+    count: number;
+    offset: number;
+  }): Promise<{ total: number; resources: FhirResource[] }> {
+    const where = and(
+      eq(fhirResources.resourceType, options.type),
+      eq(fhirResources.deleted, false),
+      options.ids ? inArray(fhirResources.id, options.ids) : undefined,
+      ...options.lastUpdated.map(
+        (alternatives) =>
+          or(...alternatives.map((d) => dateCondition(fhirResources.lastUpdated, d))) as SQL,
+      ),
+    );
+    const [{ total }] = await this.db.select({ total: count() }).from(fhirResources).where(where);
+    const order = options.sort.map((s) =>
+      s.descending ? desc(fhirResources.lastUpdated) : asc(fhirResources.lastUpdated),
+    );
+    const rows = await this.db
+      .select({ content: fhirResources.content })
+      .from(fhirResources)
+      .where(where)
+      .orderBy(...order, fhirResources.id)
+      .limit(options.count)
+      .offset(options.offset);
+    return { total, resources: rows.map((r) => r.content as FhirResource) };
+  }
+
+  /** Current, not deleted resources of `type` whose JSON contains `fragment` (jsonb @>). */
+  async findContaining(type: string, fragment: object, limit: number): Promise<StoredVersion[]> {
+    const rows = await this.db
+      .select()
+      .from(fhirResources)
+      .where(
+        and(
+          eq(fhirResources.resourceType, type),
+          eq(fhirResources.deleted, false),
+          sql`${fhirResources.content} @> ${JSON.stringify(fragment)}::jsonb`,
+        ),
+      )
+      .limit(limit);
+    return rows.map((r) => fromRow({ ...r, method: 'update' }));
+  }
+}
+
+/** The resource as stored: the server's id and meta.versionId / meta.lastUpdated, the rest as sent. */
+function stamp(
+  resource: FhirResource,
+  id: string,
+  versionId: number,
+  method: Method,
+): StoredVersion {
+  const lastUpdated = Date.now();
+  const meta = {
+    ...(resource.meta ?? {}),
+    versionId: String(versionId),
+    lastUpdated: new Date(lastUpdated).toISOString(),
+  };
+  return {
+    resourceType: resource.resourceType,
+    id,
+    versionId,
+    lastUpdated,
+    deleted: false,
+    method,
+    resource: { ...resource, id, meta },
+  };
+}
+
+function currentRow(v: StoredVersion) {
+  return {
+    resourceType: v.resourceType,
+    id: v.id,
+    versionId: v.versionId,
+    lastUpdated: v.lastUpdated,
+    deleted: v.deleted,
+    content: v.resource,
+  };
+}
+
+function historyRow(v: StoredVersion) {
+  return { ...currentRow(v), method: v.method };
+}
+
+function fromRow(row: {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: number;
+  deleted: boolean;
+  method: string;
+  content: unknown;
+}): StoredVersion {
+  return {
+    resourceType: row.resourceType,
+    id: row.id,
+    versionId: row.versionId,
+    lastUpdated: row.lastUpdated,
+    deleted: row.deleted,
+    method: row.method as Method,
+    resource: (row.content as FhirResource | null) ?? null,
+  };
+}
