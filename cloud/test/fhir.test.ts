@@ -6,6 +6,7 @@ import type { Database } from '../src/db/database.ts';
 import { bedAssignments, MRN_SYSTEM, patients, readings } from '../src/db/schema.ts';
 import { fhirApp } from '../src/fhir/index.ts';
 import { observationFromRow } from '../src/fhir/observation.ts';
+import { STORED_TYPES } from '../src/fhir/store/validate.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 type ReadingRow = typeof readings.$inferInsert;
@@ -236,7 +237,7 @@ for (const target of testDatabaseTargets()) {
       interactions: r.interaction.map((i: Json) => i.code),
       params: r.searchParam.map((p: Json) => `${p.name}:${p.type}`),
     }));
-    assert.equal(summary, [
+    assert.equal(summary.slice(0, 3), [
       {
         type: 'Observation',
         interactions: ['read', 'search-type'],
@@ -267,6 +268,26 @@ for (const target of testDatabaseTargets()) {
         ],
       },
     ]);
+    // The stored types: the versioned interactions, the common search parameters.
+    const stored = summary.slice(3);
+    assert.equal(
+      stored.map((r: Json) => r.type),
+      [...STORED_TYPES],
+    );
+    for (const r of stored) {
+      assert.equal(r.interactions, [
+        'read',
+        'vread',
+        'update',
+        'patch',
+        'delete',
+        'history-instance',
+        'history-type',
+        'create',
+        'search-type',
+      ]);
+      assert.equal(r.params, ['_id:token', '_lastUpdated:date', '_count:number', '_sort:special']);
+    }
     assert.is(body.implementation.url, 'http://localhost');
   });
 
@@ -373,10 +394,10 @@ for (const target of testDatabaseTargets()) {
       assert.is(body.resourceType, 'OperationOutcome');
       assert.is(body.issue[0].code, 'not-found');
     }
-    const encounter = await get('/Encounter?patient=p1');
-    assert.is(encounter.status, 404);
-    assert.is(encounter.body.resourceType, 'OperationOutcome');
-    assert.ok(encounter.body.issue[0].diagnostics.includes('/Encounter'));
+    const specimen = await get('/Specimen?patient=p1');
+    assert.is(specimen.status, 404);
+    assert.is(specimen.body.resourceType, 'OperationOutcome');
+    assert.ok(specimen.body.issue[0].diagnostics.includes('/Specimen'));
     assert.is((await get('/Observation/gw1.r1/_history')).status, 404);
 
     for (const [method, path] of [
