@@ -203,5 +203,103 @@ export const fhirHistory = pgTable(
   ],
 );
 
+/**
+ * Search indexes of the stored FHIR resources, one table per search parameter type (as mature
+ * servers lay them out): each row is one value of one parameter of the current version of a
+ * resource, extracted with the parameter's FHIRPath expression from the R4 definitions.
+ */
+const indexColumns = {
+  resourceType: text('resource_type').notNull(),
+  id: text('id').notNull(),
+  param: text('param').notNull(),
+};
+
+export const fhirTokenIndex = pgTable(
+  'fhir_idx_token',
+  { ...indexColumns, system: text('system'), code: text('code'), text: text('text') },
+  (t) => [
+    index('fhir_idx_token_code').on(t.resourceType, t.param, t.code, t.system),
+    index('fhir_idx_token_res').on(t.resourceType, t.id),
+  ],
+);
+
+export const fhirStringIndex = pgTable(
+  'fhir_idx_string',
+  {
+    ...indexColumns,
+    /** Lower case without accents, for the default starts-with and :contains matches. */
+    normalized: text('normalized').notNull(),
+    /** As written, for :exact. */
+    exact: text('exact').notNull(),
+  },
+  (t) => [
+    index('fhir_idx_string_value').on(t.resourceType, t.param, t.normalized),
+    index('fhir_idx_string_res').on(t.resourceType, t.id),
+  ],
+);
+
+export const fhirDateIndex = pgTable(
+  'fhir_idx_date',
+  {
+    ...indexColumns,
+    /** The range the value stands for, [start, end) in epoch ms. */
+    start: epochMs('start').notNull(),
+    end: epochMs('end').notNull(),
+  },
+  (t) => [
+    index('fhir_idx_date_range').on(t.resourceType, t.param, t.start, t.end),
+    index('fhir_idx_date_res').on(t.resourceType, t.id),
+  ],
+);
+
+export const fhirReferenceIndex = pgTable(
+  'fhir_idx_reference',
+  {
+    ...indexColumns,
+    /** Type and id of a relative reference (Patient/123), else null with the url. */
+    targetType: text('target_type'),
+    targetId: text('target_id'),
+    url: text('url'),
+  },
+  (t) => [
+    index('fhir_idx_reference_target').on(t.resourceType, t.param, t.targetId, t.targetType),
+    index('fhir_idx_reference_rev').on(t.targetType, t.targetId),
+    index('fhir_idx_reference_res').on(t.resourceType, t.id),
+  ],
+);
+
+export const fhirQuantityIndex = pgTable(
+  'fhir_idx_quantity',
+  {
+    ...indexColumns,
+    value: doublePrecision('value').notNull(),
+    system: text('system'),
+    code: text('code'),
+    unit: text('unit'),
+  },
+  (t) => [
+    index('fhir_idx_quantity_value').on(t.resourceType, t.param, t.value),
+    index('fhir_idx_quantity_res').on(t.resourceType, t.id),
+  ],
+);
+
+export const fhirNumberIndex = pgTable(
+  'fhir_idx_number',
+  { ...indexColumns, value: doublePrecision('value').notNull() },
+  (t) => [
+    index('fhir_idx_number_value').on(t.resourceType, t.param, t.value),
+    index('fhir_idx_number_res').on(t.resourceType, t.id),
+  ],
+);
+
+export const fhirUriIndex = pgTable(
+  'fhir_idx_uri',
+  { ...indexColumns, uri: text('uri').notNull() },
+  (t) => [
+    index('fhir_idx_uri_value').on(t.resourceType, t.param, t.uri),
+    index('fhir_idx_uri_res').on(t.resourceType, t.id),
+  ],
+);
+
 /** FHIR identifier system of the medical record number. */
 export const MRN_SYSTEM = 'urn:wardgate:mrn';

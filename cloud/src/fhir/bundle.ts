@@ -8,8 +8,11 @@ export interface SearchPage<R> {
   params: [string, string][];
   count: number;
   offset: number;
-  total: number;
+  /** null when the client asked for no total (_total=none): then a full page means "more". */
+  total: number | null;
   resources: (R & { id: string })[];
+  /** Resources added by _include / _revinclude (search.mode include). */
+  includes?: { resourceType: string; id?: string }[];
 }
 
 export interface BundleLink {
@@ -24,6 +27,7 @@ export interface BundleLink {
  */
 export function searchsetBundle<R>(page: SearchPage<R>) {
   const { base, resourceType, count, offset, total } = page;
+  const more = total === null ? page.resources.length === count : offset + count < total;
   const url = (pageOffset: number) => {
     const pairs: [string, string][] = [...page.params, ['_count', String(count)]];
     if (pageOffset > 0) pairs.push([OFFSET_PARAM, String(pageOffset)]);
@@ -35,23 +39,31 @@ export function searchsetBundle<R>(page: SearchPage<R>) {
     { relation: 'first', url: url(0) },
   ];
   if (offset > 0 && count > 0) {
-    link.push({ relation: 'previous', url: url(Math.max(0, Math.min(offset, total) - count)) });
+    link.push({
+      relation: 'previous',
+      url: url(Math.max(0, Math.min(offset, total ?? offset) - count)),
+    });
   }
-  if (count > 0 && offset + count < total)
-    link.push({ relation: 'next', url: url(offset + count) });
+  if (count > 0 && more) link.push({ relation: 'next', url: url(offset + count) });
+  const entries = [
+    ...page.resources.map((resource) => ({
+      fullUrl: `${base}/${resourceType}/${resource.id}`,
+      resource,
+      search: { mode: 'match' as const },
+    })),
+    ...(page.includes ?? []).map((resource) => ({
+      fullUrl: `${base}/${resource.resourceType}/${resource.id}`,
+      resource,
+      search: { mode: 'include' as const },
+    })),
+  ];
   return {
     resourceType: 'Bundle' as const,
     meta: { lastUpdated: new Date().toISOString() },
     type: 'searchset' as const,
-    total,
+    ...(total !== null && { total }),
     link,
     // FHIR JSON forbids empty arrays, so an empty page has no `entry` at all.
-    ...(page.resources.length > 0 && {
-      entry: page.resources.map((resource) => ({
-        fullUrl: `${base}/${resourceType}/${resource.id}`,
-        resource,
-        search: { mode: 'match' as const },
-      })),
-    }),
+    ...(entries.length > 0 && { entry: entries }),
   };
 }

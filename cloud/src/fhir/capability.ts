@@ -1,8 +1,8 @@
 import { FLAG_SEARCH } from './flag.ts';
 import { OBSERVATION_SEARCH } from './observation.ts';
 import { PATIENT_SEARCH } from './patient.ts';
+import { searchParamsOf } from './search/definitions.ts';
 import type { ParamType, SearchSpec } from './search-params.ts';
-import { storedSearchSpec } from './store/routes.ts';
 import { STORED_TYPES } from './store/validate.ts';
 
 /** Canonical SearchParameter definitions of the standard parameters this server implements. */
@@ -47,6 +47,25 @@ function searchParams(spec: SearchSpec) {
       ...(documentation && { documentation }),
     };
   });
+}
+
+/** The standard R4 parameters of a stored type, then the common ones. */
+function storedSearchParams(type: string) {
+  const standard = [...searchParamsOf(type).values()]
+    .sort((a, b) => a.code.localeCompare(b.code))
+    .map((p) => ({ name: p.code, definition: p.url, type: p.type }));
+  const common: [string, string, string][] = [
+    ['_id', 'token', 'http://hl7.org/fhir/SearchParameter/Resource-id'],
+    ['_lastUpdated', 'date', 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated'],
+  ];
+  return [
+    ...standard,
+    ...common.map(([name, t, definition]) => ({ name, definition, type: t })),
+    ...['_count', '_sort', '_include', '_revinclude', '_summary', '_total'].map((name) => ({
+      name,
+      type: name === '_count' ? 'number' : 'special',
+    })),
+  ];
 }
 
 const PUBLISHED = new Date().toISOString();
@@ -98,7 +117,7 @@ export function capabilityStatement(base: string) {
             updateCreate: true,
             conditionalCreate: true,
             conditionalDelete: 'not-supported',
-            searchParam: searchParams(storedSearchSpec(type)),
+            searchParam: storedSearchParams(type),
           })),
         ],
       },

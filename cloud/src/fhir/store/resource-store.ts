@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, desc, eq, gte, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import { fhirHistory, fhirResources } from '../../db/schema.ts';
 import { FhirError } from '../operation-outcome.ts';
-import { type DateValue, dateCondition, type SortKey } from '../search-params.ts';
+import { replaceIndexes } from '../search/index-writer.ts';
 import type { FhirResource } from './validate.ts';
 
 export type Method = 'create' | 'update' | 'delete';
@@ -34,6 +34,7 @@ export class ResourceStore {
       const version = stamp(resource, id, 1, 'create');
       await tx.insert(fhirResources).values(currentRow(version));
       await tx.insert(fhirHistory).values(historyRow(version));
+      await replaceIndexes(tx, version.resourceType, id, version.resource);
       return version;
     });
   }
@@ -83,6 +84,7 @@ export class ResourceStore {
           throw new FhirError(409, 'conflict', `${type}/${id} was created concurrently; retry`);
       }
       await tx.insert(fhirHistory).values(historyRow(version));
+      await replaceIndexes(tx, type, id, version.resource);
       return { version, created };
     });
   }
@@ -110,6 +112,7 @@ export class ResourceStore {
         .set(currentRow(version))
         .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
       await tx.insert(fhirHistory).values(historyRow(version));
+      await replaceIndexes(tx, type, id, null);
       return version;
     });
   }
@@ -159,41 +162,6 @@ export class ResourceStore {
       .limit(options.count)
       .offset(options.offset);
     return { total, versions: rows.map((r) => fromRow(r)) };
-  }
-
-  /**
-   * Current, not deleted resources of `type`: `ids` any of (when given), `lastUpdated` each
-   * occurrence ANDed and its alternatives ORed; sorted by _lastUpdated or, by default, id.
-   */
-  async search(options: {
-    type: string;
-    ids?: string[];
-    lastUpdated: DateValue[][];
-    sort: SortKey[];
-    count: number;
-    offset: number;
-  }): Promise<{ total: number; resources: FhirResource[] }> {
-    const where = and(
-      eq(fhirResources.resourceType, options.type),
-      eq(fhirResources.deleted, false),
-      options.ids ? inArray(fhirResources.id, options.ids) : undefined,
-      ...options.lastUpdated.map(
-        (alternatives) =>
-          or(...alternatives.map((d) => dateCondition(fhirResources.lastUpdated, d))) as SQL,
-      ),
-    );
-    const [{ total }] = await this.db.select({ total: count() }).from(fhirResources).where(where);
-    const order = options.sort.map((s) =>
-      s.descending ? desc(fhirResources.lastUpdated) : asc(fhirResources.lastUpdated),
-    );
-    const rows = await this.db
-      .select({ content: fhirResources.content })
-      .from(fhirResources)
-      .where(where)
-      .orderBy(...order, fhirResources.id)
-      .limit(options.count)
-      .offset(options.offset);
-    return { total, resources: rows.map((r) => r.content as FhirResource) };
   }
 
   /** Current, not deleted resources of `type` whose JSON contains `fragment` (jsonb @>). */

@@ -4,13 +4,8 @@ import type { Db } from '../../db/database.ts';
 import { searchsetBundle } from '../bundle.ts';
 import { FhirError, fhirJson } from '../operation-outcome.ts';
 import { formPairs, queryPairs } from '../request.ts';
-import {
-  orValues,
-  parseDate,
-  parseSearch,
-  type SearchSpec,
-  unescapeValue,
-} from '../search-params.ts';
+import { searchStored } from '../search/execute.ts';
+import { parseSearch, type SearchSpec } from '../search-params.ts';
 import { ResourceStore, type StoredVersion } from './resource-store.ts';
 import { type FhirResource, parseResource, STORED_TYPES } from './validate.ts';
 
@@ -23,17 +18,6 @@ const HISTORY_SPEC = (resourceType: string): SearchSpec => ({
 });
 
 /**
- * The search parameters common to all resources. The standard per-resource parameters (from the
- * R4 SearchParameter definitions) are the next step of the FHIR server; an unknown parameter is a
- * 400 naming it, never silently ignored.
- */
-export const storedSearchSpec = (resourceType: string): SearchSpec => ({
-  resourceType,
-  params: { _id: 'token', _lastUpdated: 'date' },
-  sortKeys: ['_lastUpdated'],
-});
-
-/**
  * read, vread, create (with If-None-Exist), update (with If-Match), JSON Patch, delete and
  * instance / type history for the STORED_TYPES, on `app` (mounted at /fhir/R4).
  */
@@ -42,29 +26,18 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
 
   for (const type of STORED_TYPES) {
     const search = async (c: Context, pairs: [string, string][]) => {
-      const parsed = parseSearch(pairs, storedSearchSpec(type));
-      const ids = parsed.filters.get('_id')?.flatMap((v) => orValues('_id', v).map(unescapeValue));
-      const lastUpdated = (parsed.filters.get('_lastUpdated') ?? []).map((v) =>
-        orValues('_lastUpdated', v).map((d) => parseDate('_lastUpdated', d)),
-      );
-      const { total, resources } = await store.search({
-        type,
-        ids,
-        lastUpdated,
-        sort: parsed.sort,
-        count: parsed.count,
-        offset: parsed.offset,
-      });
+      const result = await searchStored(db, type, pairs);
       return fhirJson(
         c,
         searchsetBundle({
           base: baseOf(c),
           resourceType: type,
-          params: parsed.linkParams,
-          count: parsed.count,
-          offset: parsed.offset,
-          total,
-          resources: resources as (FhirResource & { id: string })[],
+          params: result.linkParams,
+          count: result.summaryCount ? 0 : result.count,
+          offset: result.offset,
+          total: result.total,
+          resources: result.matches as (FhirResource & { id: string })[],
+          includes: result.includes,
         }),
       );
     };

@@ -1,0 +1,257 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { SearchParamError } from '../operation-outcome.ts';
+import {
+  type DatePrefix,
+  orValues,
+  parseDate,
+  parseToken,
+  unescapeValue,
+} from '../search-params.ts';
+import { type SearchParamDef, searchParamsOf } from './definitions.ts';
+import { normalizeString } from './extract.ts';
+
+/** The resource a condition is about: SQL for its type and id columns. */
+export interface Subject {
+  type: SQL;
+  id: SQL;
+}
+
+const TABLE: Record<SearchParamDef['type'], string> = {
+  token: 'fhir_idx_token',
+  string: 'fhir_idx_string',
+  date: 'fhir_idx_date',
+  reference: 'fhir_idx_reference',
+  quantity: 'fhir_idx_quantity',
+  number: 'fhir_idx_number',
+  uri: 'fhir_idx_uri',
+};
+
+const MODIFIERS: Record<SearchParamDef['type'], readonly string[]> = {
+  token: ['missing', 'not', 'text'],
+  string: ['missing', 'exact', 'contains'],
+  date: ['missing'],
+  reference: ['missing'], // plus a resource type, e.g. subject:Patient
+  quantity: ['missing'],
+  number: ['missing'],
+  uri: ['missing', 'below', 'above'],
+};
+
+let aliasCount = 0;
+const nextAlias = () => sql.raw(`i${aliasCount++ % 1_000_000}`);
+
+/**
+ * The condition for one occurrence of a search parameter on resources of `type`: `name` as sent
+ * (with modifier or chain), `value` with its comma alternatives ORed.
+ */
+export function paramCondition(type: string, name: string, value: string, subject: Subject): SQL {
+  const dot = name.indexOf('.');
+  const head = dot < 0 ? name : name.slice(0, dot);
+  const chain = dot < 0 ? undefined : name.slice(dot + 1);
+  const [code, modifier] = head.split(':', 2) as [string, string | undefined];
+  const def = searchParamsOf(type).get(code);
+  if (!def) {
+    const known = [...searchParamsOf(type).keys()].sort().join(', ');
+    throw new SearchParamError(
+      name,
+      `unknown parameter for ${type} (supported: ${known})`,
+      'not-supported',
+    );
+  }
+  if (chain !== undefined) return chainCondition(def, name, modifier, chain, value, subject);
+  if (modifier === 'missing') return missingCondition(def, name, value, subject);
+  if (modifier !== undefined && !MODIFIERS[def.type].includes(modifier)) {
+    const isTypeModifier = def.type === 'reference' && /^[A-Z][A-Za-z]+$/.test(modifier);
+    if (!isTypeModifier)
+      throw new SearchParamError(
+        name,
+        `modifier ":${modifier}" is not supported for ${def.type} parameters`,
+        'not-supported',
+      );
+  }
+  const alternatives = orValues(name, value);
+  const i = nextAlias();
+  const match = sql.join(
+    alternatives.map((alt) => sql`(${valueCondition(def, name, modifier, alt, i)})`),
+    sql` or `,
+  );
+  const exists = sql`exists (select 1 from ${sql.raw(TABLE[def.type])} ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${def.code} and (${match}))`;
+  return modifier === 'not' ? sql`not ${exists}` : exists;
+}
+
+function missingCondition(def: SearchParamDef, name: string, value: string, subject: Subject): SQL {
+  if (value !== 'true' && value !== 'false')
+    throw new SearchParamError(name, `:missing takes true or false, not "${value}"`);
+  const i = nextAlias();
+  const exists = sql`exists (select 1 from ${sql.raw(TABLE[def.type])} ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${def.code})`;
+  return value === 'true' ? sql`not ${exists}` : exists;
+}
+
+/** `subject:Patient.name=peter` / `subject.identifier=x`: a reference whose target matches. */
+function chainCondition(
+  def: SearchParamDef,
+  name: string,
+  modifier: string | undefined,
+  chain: string,
+  value: string,
+  subject: Subject,
+): SQL {
+  if (def.type !== 'reference')
+    throw new SearchParamError(name, `only reference parameters can be chained`);
+  const targets = modifier ? [modifier] : def.targets;
+  if (targets.length !== 1)
+    throw new SearchParamError(
+      name,
+      `say which type the chain goes through (${def.code}:Type.${chain}); ${def.code} may point at ${targets.join(', ')}`,
+    );
+  const target = targets[0];
+  if (chain.includes('.'))
+    throw new SearchParamError(name, 'only one level of chaining is supported', 'not-supported');
+  const i = nextAlias();
+  const inner = paramCondition(target, chain, value, {
+    type: sql`${target}`,
+    id: sql`${i}.target_id`,
+  });
+  return sql`exists (select 1 from fhir_idx_reference ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${def.code} and ${i}.target_type = ${target} and ${inner})`;
+}
+
+function valueCondition(
+  def: SearchParamDef,
+  name: string,
+  modifier: string | undefined,
+  value: string,
+  i: SQL,
+): SQL {
+  switch (def.type) {
+    case 'token': {
+      if (modifier === 'text') return sql`${i}.text ilike ${`${likeEscape(value)}%`}`;
+      // `system|`: any code of that system.
+      const systemOnly = /^([^|]+)\|$/.exec(value);
+      const { system, code } = systemOnly
+        ? { system: unescapeValue(systemOnly[1]), code: undefined }
+        : parseToken(name, value);
+      const parts: SQL[] = [];
+      if (code !== undefined) parts.push(sql`${i}.code = ${code}`);
+      if (system === '') parts.push(sql`${i}.system is null`);
+      else if (system !== undefined) parts.push(sql`${i}.system = ${system}`);
+      return parts.length > 0 ? sql.join(parts, sql` and `) : sql`true`;
+    }
+    case 'string': {
+      const text = unescapeValue(value);
+      if (modifier === 'exact') return sql`${i}.exact = ${text}`;
+      const pattern = likeEscape(normalizeString(text));
+      return modifier === 'contains'
+        ? sql`${i}.normalized like ${`%${pattern}%`}`
+        : sql`${i}.normalized like ${`${pattern}%`}`;
+    }
+    case 'date': {
+      const { prefix, start, end } = parseDate(name, value);
+      return rangeCondition(prefix, start, end, sql`${i}.start`, sql`${i}."end"`);
+    }
+    case 'reference': {
+      const ref = unescapeValue(value);
+      const typeFromModifier = modifier && /^[A-Z]/.test(modifier) ? modifier : undefined;
+      const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref);
+      if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) return sql`${i}.url = ${ref}`;
+      const targetType = relative?.[1] ?? typeFromModifier;
+      const targetId = relative?.[2] ?? ref;
+      if (typeFromModifier && relative && relative[1] !== typeFromModifier)
+        throw new SearchParamError(name, `"${ref}" is not a ${typeFromModifier}`);
+      return targetType
+        ? sql`${i}.target_type = ${targetType} and ${i}.target_id = ${targetId}`
+        : sql`${i}.target_id = ${targetId}`;
+    }
+    case 'quantity':
+    case 'number': {
+      const [numberPart, system, code] =
+        def.type === 'quantity' ? splitQuantity(name, value) : [value, undefined, undefined];
+      const { prefix, number, precision } = parseNumber(name, numberPart);
+      const half = 0.5 * 10 ** -precision;
+      const parts = [
+        rangeCondition(
+          prefix,
+          number - half,
+          number + half,
+          sql`${i}.value`,
+          sql`${i}.value`,
+          true,
+        ),
+      ];
+      if (system) parts.push(sql`${i}.system = ${system}`);
+      if (code)
+        parts.push(sql`(${i}.code = ${code} or (${i}.code is null and ${i}.unit = ${code}))`);
+      return sql.join(parts, sql` and `);
+    }
+    case 'uri': {
+      const uri = unescapeValue(value);
+      if (modifier === 'below') return sql`${i}.uri like ${`${likeEscape(uri)}%`}`;
+      if (modifier === 'above')
+        return sql`${uri} like (replace(replace(${i}.uri, '%', '\\%'), '_', '\\_') || '%')`;
+      return sql`${i}.uri = ${uri}`;
+    }
+  }
+}
+
+/**
+ * FHIR prefix semantics for a target range [lo, hi) against the searched range [start, end):
+ * eq = inside it, ne = not inside it, gt/lt = reaching beyond it above/below, ge/le = reaching
+ * into it or beyond, sa/eb = wholly after/before it. A number is a point (lo = hi = value, and
+ * `point` makes the bounds inclusive where a point needs it).
+ */
+function rangeCondition(
+  prefix: DatePrefix,
+  start: number,
+  end: number,
+  lo: SQL,
+  hi: SQL,
+  point = false,
+): SQL {
+  switch (prefix) {
+    case 'eq':
+      return sql`(${lo} >= ${start} and ${hi} ${point ? sql`<` : sql`<=`} ${end})`;
+    case 'ne':
+      return sql`not (${lo} >= ${start} and ${hi} ${point ? sql`<` : sql`<=`} ${end})`;
+    case 'gt':
+      return point ? sql`${hi} > ${(start + end) / 2}` : sql`${hi} > ${end}`;
+    case 'lt':
+      return point ? sql`${lo} < ${(start + end) / 2}` : sql`${lo} < ${start}`;
+    case 'ge':
+      return point ? sql`${hi} >= ${(start + end) / 2}` : sql`${hi} > ${start}`;
+    case 'le':
+      return point ? sql`${lo} <= ${(start + end) / 2}` : sql`${lo} < ${end}`;
+    case 'sa':
+      return point ? sql`${lo} > ${(start + end) / 2}` : sql`${lo} >= ${end}`;
+    case 'eb':
+      return point ? sql`${hi} < ${(start + end) / 2}` : sql`${hi} <= ${start}`;
+  }
+}
+
+const NUMBER_PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
+
+function parseNumber(
+  name: string,
+  text: string,
+): { prefix: DatePrefix; number: number; precision: number } {
+  const m = /^([a-z]{2})?([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$/.exec(text);
+  if (!m) throw new SearchParamError(name, `"${text}" is not a number (with an optional prefix)`);
+  const prefix = (m[1] ?? 'eq') as DatePrefix;
+  if (!(NUMBER_PREFIXES as readonly string[]).includes(prefix))
+    throw new SearchParamError(name, `prefix "${prefix}" is not supported`, 'not-supported');
+  const digits = m[2].split(/[eE]/)[0];
+  const precision = digits.includes('.') ? digits.length - digits.indexOf('.') - 1 : 0;
+  return { prefix, number: Number(m[2]), precision };
+}
+
+/** `[prefix]number|system|code` (system and code optional, `number||code` allowed). */
+function splitQuantity(
+  name: string,
+  value: string,
+): [string, string | undefined, string | undefined] {
+  const parts = value.split('|');
+  if (parts.length > 3) throw new SearchParamError(name, `"${value}" is not number|system|code`);
+  const [number, system, code] = parts.map((p) => unescapeValue(p));
+  return [number, system || undefined, code || undefined];
+}
+
+function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
