@@ -235,7 +235,7 @@ for (const target of testDatabaseTargets()) {
     assert.ok(since.body.total >= 3);
     assert.is(since.body.entry.length, 2);
     assert.ok(since.body.link.some((l: Json) => l.relation === 'next'));
-    const unknown = await call('GET', '/Medication?ingredient=x');
+    const unknown = await call('GET', '/Medication?colour=red');
     assert.is(unknown.status, 400);
     assert.match(unknown.body.issue[0].diagnostics, /unknown parameter for Medication/);
     const history = await call('GET', '/Medication/_history?_count=2');

@@ -286,8 +286,24 @@ for (const target of testDatabaseTargets()) {
         'create',
         'search-type',
       ]);
-      assert.equal(r.params, ['_id:token', '_lastUpdated:date', '_count:number', '_sort:special']);
+      // The standard R4 parameters of the type (from the official definitions), then the common ones.
+      assert.equal(r.params.slice(-8), [
+        '_id:token',
+        '_lastUpdated:date',
+        '_count:number',
+        '_sort:special',
+        '_include:special',
+        '_revinclude:special',
+        '_summary:special',
+        '_total:special',
+      ]);
     }
+    const encounter = stored.find((r: Json) => r.type === 'Encounter');
+    for (const param of ['date:date', 'patient:reference', 'status:token', 'length:quantity'])
+      assert.ok(encounter.params.includes(param), `Encounter ${param}`);
+    const practitioner = stored.find((r: Json) => r.type === 'Practitioner');
+    for (const param of ['name:string', 'identifier:token', 'address-city:string'])
+      assert.ok(practitioner.params.includes(param), `Practitioner ${param}`);
     assert.is(body.implementation.url, 'http://localhost');
   });
 
