@@ -196,10 +196,7 @@ for (const target of testDatabaseTargets()) {
       sorted.body.entry.map((e: Json) => e.resource.id),
       [ids.stay, ids.visit],
     );
-    const byName = await call(
-      'GET',
-      '/Practitioner?_id=' + `${ids.okafor},${ids.muller}` + '&_sort=family',
-    );
+    const byName = await call('GET', `/Practitioner?_id=${ids.okafor},${ids.muller}&_sort=family`);
     assert.equal(
       byName.body.entry.map((e: Json) => e.resource.name[0].family),
       ['Müller', 'Okafor'],
