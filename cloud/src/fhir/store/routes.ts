@@ -1,4 +1,3 @@
-import fastJsonPatch from 'fast-json-patch';
 import type { Context, Hono } from 'hono';
 import type { Db } from '../../db/database.ts';
 import { searchsetBundle } from '../bundle.ts';
@@ -6,10 +5,15 @@ import { FhirError, fhirJson } from '../operation-outcome.ts';
 import { formPairs, queryPairs } from '../request.ts';
 import { searchStored } from '../search/execute.ts';
 import { parseSearch, type SearchSpec } from '../search-params.ts';
+import {
+  createInteraction,
+  parseIfMatch,
+  patchInteraction,
+  present,
+  updateInteraction,
+} from './interactions.ts';
 import { ResourceStore, type StoredVersion } from './resource-store.ts';
-import { type FhirResource, parseResource, STORED_TYPES } from './validate.ts';
-
-const { applyPatch, validate: validatePatch } = fastJsonPatch;
+import { type FhirResource, parseJson, STORED_TYPES } from './validate.ts';
 
 const HISTORY_SPEC = (resourceType: string): SearchSpec => ({
   resourceType,
@@ -47,11 +51,14 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
     );
 
     app.post(`/${type}`, async (c) => {
-      const resource = parseResource(await c.req.text(), type);
-      delete resource.id; // create: the server assigns the id
-      const existing = await ifNoneExist(store, type, c.req.header('if-none-exist'));
-      if (existing) return versionResponse(c, baseOf(c), existing, 200);
-      return versionResponse(c, baseOf(c), await store.create(resource), 201);
+      const body = parseJson(await c.req.text(), 'Body');
+      const { status, version } = await createInteraction(
+        store,
+        type,
+        body,
+        c.req.header('if-none-exist'),
+      );
+      return versionResponse(c, baseOf(c), version, status);
     });
 
     app.get(`/${type}/_history`, async (c) => {
@@ -84,9 +91,15 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
 
     app.put(`/${type}/:id`, async (c) => {
       const id = c.req.param('id');
-      const resource = parseResource(await c.req.text(), type, id);
-      const { version, created } = await store.update(resource, ifMatch(c));
-      return versionResponse(c, baseOf(c), version, created ? 201 : 200);
+      const body = parseJson(await c.req.text(), 'Body');
+      const { status, version } = await updateInteraction(
+        store,
+        type,
+        id,
+        body,
+        parseIfMatch(c.req.header('if-match')),
+      );
+      return versionResponse(c, baseOf(c), version, status);
     });
 
     app.patch(`/${type}/:id`, async (c) => {
@@ -98,11 +111,14 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
           'not-supported',
           `PATCH takes application/json-patch+json (RFC 6902), not "${contentType || 'none'}"`,
         );
-      const current = present(type, id, await store.read(type, id)).resource as FhirResource;
-      const patched = patchResource(current, await c.req.text());
-      const resource = parseResource(JSON.stringify(patched), type, id);
-      const match = ifMatch(c) ?? Number(current.meta?.versionId);
-      const { version } = await store.update(resource, match);
+      const operations = parseJson(await c.req.text(), 'JSON Patch');
+      const { version } = await patchInteraction(
+        store,
+        type,
+        id,
+        operations,
+        parseIfMatch(c.req.header('if-match')),
+      );
       return versionResponse(c, baseOf(c), version, 200);
     });
 
@@ -114,13 +130,6 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
   }
 }
 
-/** A current version that exists and is not deleted, else 404 / 410 Gone. */
-function present(type: string, what: string, version: StoredVersion | undefined): StoredVersion {
-  if (!version) throw new FhirError(404, 'not-found', `${type}/${what} is not known`);
-  if (version.deleted) throw new FhirError(410, 'deleted', `${type}/${what} was deleted`);
-  return version;
-}
-
 function versionResponse(c: Context, base: string, version: StoredVersion, status: 200 | 201) {
   const { resourceType, id, versionId, lastUpdated } = version;
   const headers: Record<string, string> = {
@@ -129,74 +138,6 @@ function versionResponse(c: Context, base: string, version: StoredVersion, statu
   };
   if (status === 201) headers.Location = `${base}/${resourceType}/${id}/_history/${versionId}`;
   return fhirJson(c, version.resource, status, headers);
-}
-
-/** If-Match: W/"3" (or "3") → 3; absent → undefined. */
-function ifMatch(c: Context): number | undefined {
-  const header = c.req.header('if-match');
-  if (header === undefined) return undefined;
-  const m = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
-  if (!m) throw new FhirError(400, 'invalid', `If-Match must be W/"<versionId>", got ${header}`);
-  return Number(m[1]);
-}
-
-/**
- * If-None-Exist: `identifier=system|value` or `_id=x`: one match is returned instead of creating,
- * several are 412. Other criteria need the full search engine, not here yet: 400, not ignored.
- */
-async function ifNoneExist(
-  store: ResourceStore,
-  type: string,
-  header: string | undefined,
-): Promise<StoredVersion | undefined> {
-  if (!header) return undefined;
-  const criteria = [...new URLSearchParams(header.replace(/^[A-Za-z]+\?/, ''))];
-  if (criteria.length !== 1)
-    throw new FhirError(400, 'not-supported', `If-None-Exist: give one criterion, got "${header}"`);
-  const [[name, value]] = criteria;
-  let fragment: object;
-  if (name === 'identifier') {
-    const bar = value.indexOf('|');
-    fragment = {
-      identifier: [
-        bar < 0 ? { value } : { system: value.slice(0, bar), value: value.slice(bar + 1) },
-      ],
-    };
-  } else if (name === '_id') fragment = { id: value };
-  else
-    throw new FhirError(
-      400,
-      'not-supported',
-      `If-None-Exist: only identifier and _id are supported, got "${name}"`,
-    );
-  const matches = await store.findContaining(type, fragment, 2);
-  if (matches.length > 1)
-    throw new FhirError(412, 'duplicate', `If-None-Exist: ${header} matches several ${type}`);
-  return matches[0];
-}
-
-function patchResource(current: FhirResource, text: string): unknown {
-  let operations: unknown;
-  try {
-    operations = JSON.parse(text);
-  } catch (error) {
-    throw new FhirError(
-      400,
-      'structure',
-      `JSON Patch is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  if (!Array.isArray(operations))
-    throw new FhirError(400, 'structure', 'JSON Patch must be an array of operations');
-  const document = structuredClone(current);
-  const problem = validatePatch(operations, document);
-  if (problem)
-    throw new FhirError(
-      problem.name === 'TEST_OPERATION_FAILED' ? 409 : 400,
-      problem.name === 'TEST_OPERATION_FAILED' ? 'conflict' : 'invalid',
-      `JSON Patch operation ${problem.index ?? 0}: ${problem.message.split('\n')[0]}`,
-    );
-  return applyPatch(document, operations, false, true).newDocument;
 }
 
 interface HistoryPage {

@@ -36,12 +36,20 @@ export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
  * each problem reported with its path. `id` is the id the URL names (update), if any.
  */
 export function parseResource(text: string, type: string, id?: string): FhirResource {
-  let body: unknown;
+  return checkResource(parseJson(text, 'Body'), type, id);
+}
+
+/** JSON.parse with a 400 that says what was not JSON. */
+export function parseJson(text: string, what: string): unknown {
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
-    throw new FhirError(400, 'structure', `Body is not valid JSON: ${(error as Error).message}`);
+    throw new FhirError(400, 'structure', `${what} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** parseResource for a body already parsed (a Bundle entry's resource). */
+export function checkResource(body: unknown, type: string, id?: string): FhirResource {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new FhirError(400, 'structure', 'Body must be a JSON object (a FHIR resource)');
   const resource = body as FhirResource;
