@@ -10,7 +10,8 @@ import { PATIENT_SEARCH, readPatient, searchPatients } from './patient.ts';
 import { formPairs, queryPairs } from './request.ts';
 import { type ParsedSearch, parseSearch, type SearchSpec } from './search-params.ts';
 import { storedResourceRoutes } from './store/routes.ts';
-import { STORED_TYPES } from './store/validate.ts';
+import { processBundle } from './store/transaction.ts';
+import { parseJson, STORED_TYPES } from './store/validate.ts';
 
 export interface FhirAppOptions {
   /** Absolute base URL the API is reached at (e.g. https://host/fhir/R4); else from each request. */
@@ -55,6 +56,12 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   );
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
   storedResourceRoutes(app, db, baseOf);
+  app.post('/', async (c) =>
+    fhirJson(
+      c,
+      await processBundle(db, baseOf(c).replace(/\/+$/, ''), parseJson(await c.req.text(), 'Body')),
+    ),
+  );
 
   const resources: { spec: SearchSpec; search: Search<{ id: string }>; read: Read<unknown> }[] = [
     { spec: OBSERVATION_SEARCH, search: searchObservations, read: readObservation },
