@@ -120,7 +120,7 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   );
   app.onError((error, c) => {
     if (error instanceof FhirError) {
-      return fhirJson(c, operationOutcome(error.code, error.message), error.status);
+      return fhirJson(c, error.outcome(), error.status);
     }
     console.error('fhir: request failed', c.req.method, c.req.url, error);
     return fhirJson(c, operationOutcome('exception', 'Internal server error'), 500);

@@ -6,6 +6,7 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** FHIR issue-type codes (http://hl7.org/fhir/issue-type) this API uses. */
 export type IssueCode =
   | 'invalid'
+  | 'code-invalid'
   | 'structure'
   | 'required'
   | 'value'
@@ -17,9 +18,17 @@ export type IssueCode =
   | 'too-costly'
   | 'exception';
 
+export interface Issue {
+  severity: 'error' | 'fatal';
+  code: IssueCode;
+  diagnostics: string;
+  /** FHIRPath of the element the issue is about. */
+  expression?: string[];
+}
+
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';
-  issue: { severity: 'error' | 'fatal'; code: IssueCode; diagnostics: string }[];
+  issue: Issue[];
 }
 
 export function operationOutcome(code: IssueCode, diagnostics: string): OperationOutcome {
@@ -30,11 +39,20 @@ export function operationOutcome(code: IssueCode, diagnostics: string): Operatio
 export class FhirError extends Error {
   readonly status: ContentfulStatusCode;
   readonly code: IssueCode;
-  constructor(status: ContentfulStatusCode, code: IssueCode, message: string) {
+  /** Several issues (validation); else one made of code and message. */
+  readonly issues: Issue[] | undefined;
+  constructor(status: ContentfulStatusCode, code: IssueCode, message: string, issues?: Issue[]) {
     super(message);
     this.name = 'FhirError';
     this.status = status;
     this.code = code;
+    this.issues = issues;
+  }
+
+  outcome(): OperationOutcome {
+    return this.issues
+      ? { resourceType: 'OperationOutcome', issue: this.issues }
+      : operationOutcome(this.code, this.message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { FhirError } from '../operation-outcome.ts';
+import { validateStructure } from '../validation/validate-structure.ts';
 
 export interface FhirResource {
   resourceType: string;
@@ -32,8 +33,9 @@ export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**
  * Reads a request body as a resource of `type`: well-formed JSON, a JSON object, the right
- * resourceType, a valid id, and FHIR's JSON rules (no null, no empty string, object or array),
- * each problem reported with its path. `id` is the id the URL names (update), if any.
+ * resourceType, a valid id, FHIR's JSON rules (no null, no empty string, object or array) and
+ * the R4 structure definition (validateStructure), each problem reported with its path. `id` is
+ * the id the URL names (update), if any.
  */
 export function parseResource(text: string, type: string, id?: string): FhirResource {
   return checkResource(parseJson(text, 'Body'), type, id);
@@ -73,6 +75,19 @@ export function checkResource(body: unknown, type: string, id?: string): FhirRes
   const problems: string[] = [];
   jsonRuleProblems(resource, type, problems);
   if (problems.length > 0) throw new FhirError(400, 'structure', problems.join('; '));
+  const structure = validateStructure(resource);
+  if (structure.length > 0)
+    throw new FhirError(
+      400,
+      structure[0].code,
+      structure.map((p) => `${p.path}: ${p.message}`).join('; '),
+      structure.map((p) => ({
+        severity: 'error',
+        code: p.code,
+        diagnostics: `${p.path}: ${p.message}`,
+        expression: [p.path],
+      })),
+    );
   return resource;
 }
 
