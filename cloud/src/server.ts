@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { desc } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { adtApp } from './adt/routes.ts';
 import { alarmsApp } from './alarms/routes.ts';
 import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
@@ -85,6 +86,7 @@ export function cloudApp(database: Database, mqtt: MqttSide): Hono {
     }
   });
   app.route('/api/alarms', alarmsApp(database.db));
+  app.route('/api', adtApp(database.db, mqtt.bedsChanged));
   app.route('/api/beds', bedsApp(database.db, mqtt.broker));
   app.route(
     '/api',

@@ -18,6 +18,8 @@ export interface AssignBedInput {
   displayName: string;
   /** Epoch ms the patient is in the bed from. */
   at: number;
+  /** The Encounter of the stay (admission to discharge) this bed belongs to. */
+  encounterId?: string;
 }
 
 export type BedAssignmentRow = typeof bedAssignments.$inferSelect;
@@ -29,7 +31,7 @@ function checkBed(gatewayId: string, bedId: string): void {
 
 /** Closes the bed's open assignment at `at` and opens the new one, in one transaction. */
 export async function assignBed(db: Db, input: AssignBedInput): Promise<BedAssignmentRow> {
-  const { gatewayId, bedId, patientId, displayName, at } = input;
+  const { gatewayId, bedId, patientId, displayName, at, encounterId } = input;
   checkBed(gatewayId, bedId);
   if (!Number.isInteger(at) || at < 0) throw new Error(`invalid assignment time ${at}`);
   if (displayName.length === 0 || displayName.length > 128)
@@ -51,10 +53,46 @@ export async function assignBed(db: Db, input: AssignBedInput): Promise<BedAssig
     await tx.update(bedAssignments).set({ toTime: at }).where(openAssignmentOf(gatewayId, bedId));
     const [created] = await tx
       .insert(bedAssignments)
-      .values({ gatewayId, bedId, patientId, displayName, fromTime: at, toTime: null })
+      .values({
+        gatewayId,
+        bedId,
+        patientId,
+        displayName,
+        fromTime: at,
+        toTime: null,
+        encounterId: encounterId ?? null,
+      })
       .returning();
     return created;
   });
+}
+
+/** Ends the bed's open assignment at `at` (the patient left it); the closed row, if there was one. */
+export async function releaseBed(
+  db: Db,
+  gatewayId: string,
+  bedId: string,
+  at: number,
+): Promise<BedAssignmentRow | undefined> {
+  checkBed(gatewayId, bedId);
+  const [closed] = await db
+    .update(bedAssignments)
+    .set({ toTime: at })
+    .where(openAssignmentOf(gatewayId, bedId))
+    .returning();
+  return closed;
+}
+
+/** The bed a patient lies in now (their open assignment), if any. */
+export async function currentBedOf(
+  db: Db,
+  patientId: string,
+): Promise<BedAssignmentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(bedAssignments)
+    .where(and(eq(bedAssignments.patientId, patientId), isNull(bedAssignments.toTime)));
+  return row;
 }
 
 function openAssignmentOf(gatewayId: string, bedId: string) {

@@ -146,8 +146,13 @@ export const bedAssignments = pgTable(
     displayName: text('display_name').notNull(),
     fromTime: epochMs('from_time').notNull(),
     toTime: epochMs('to_time'),
+    /** The FHIR Encounter (stored resource id) of the hospital stay this bed is part of. */
+    encounterId: text('encounter_id'),
   },
-  (t) => [index('bed_assignments_bed').on(t.gatewayId, t.bedId, t.fromTime)],
+  (t) => [
+    index('bed_assignments_bed').on(t.gatewayId, t.bedId, t.fromTime),
+    index('bed_assignments_patient').on(t.patientId, t.toTime),
+  ],
 );
 
 /** Alarm limit profile and overrides for a bed, sent down to its gateway with the bed list. */

@@ -20,6 +20,8 @@ export interface MqttSide {
   revokeGateway(id: string): Promise<GatewayInfo>;
   /** Assigns the bed, refreshes the ingest's view of it and republishes the gateway's config. */
   assignBed(input: AssignBedInput): Promise<BedAssignmentRow>;
+  /** After beds changed elsewhere (ADT): refreshes the ingest's view and republishes the config. */
+  bedsChanged(gatewayId: string): Promise<void>;
   /** Stops ingest (after finishing what it received), then the broker and its clients. */
   stop(): Promise<void>;
 }
@@ -64,6 +66,11 @@ export async function startMqttSide(options: {
     throw error;
   }
 
+  const bedsChanged = async (gatewayId: string) => {
+    beds.invalidate(gatewayId);
+    await publishGatewayConfig(broker, db, gatewayId);
+  };
+
   return {
     registry,
     broker,
@@ -81,10 +88,10 @@ export async function startMqttSide(options: {
     },
     async assignBed(input) {
       const row = await assignBed(db, input);
-      beds.invalidate(input.gatewayId);
-      await publishGatewayConfig(broker, db, input.gatewayId);
+      await bedsChanged(input.gatewayId);
       return row;
     },
+    bedsChanged,
     async stop() {
       await ingest.stop();
       await broker.close();

@@ -1,0 +1,125 @@
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import { Adt, AdtError } from './adt.ts';
+import { MAX_BUCKETS, trend, trendParameter } from './trends.ts';
+
+const error = (code: string, message: string) => ({ error: { code, message } });
+
+const Bed = z.object({ gatewayId: z.string(), bedId: z.string() });
+const Movement = z.object({
+  patientId: z.string().min(1),
+  /** ISO instant; default now. */
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+const Admit = Movement.extend({ to: Bed });
+const Discharge = Movement;
+
+/**
+ * `/api/adt/admit|transfer|discharge` (JSON: patientId, to: {gatewayId, bedId}, at?) and
+ * `/api/trends?patient=&parameter=&from=&to=&bucket=` (bucket in seconds).
+ */
+export function adtApp(db: Db, bedsChanged: (gatewayId: string) => Promise<void>): Hono {
+  const adt = new Adt(db, bedsChanged);
+  const app = new Hono();
+
+  const movement =
+    <T extends z.ZodType>(
+      schema: T,
+      run: (body: z.infer<T>, at: number | undefined) => Promise<unknown>,
+    ) =>
+    async (c: Context) => {
+      let json: unknown;
+      try {
+        json = await c.req.json();
+      } catch {
+        return c.json(error('invalid_body', 'the body must be JSON'), 400);
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success)
+        return c.json(
+          error(
+            'invalid_body',
+            parsed.error.issues
+              .map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`)
+              .join('; '),
+          ),
+          400,
+        );
+      const body = parsed.data as { at?: string };
+      try {
+        return c.json(await run(parsed.data, body.at ? Date.parse(body.at) : undefined));
+      } catch (problem) {
+        if (problem instanceof AdtError)
+          return c.json(error(problem.code, problem.message), problem.status);
+        throw problem;
+      }
+    };
+
+  app.post(
+    '/adt/admit',
+    movement(Admit, (b, at) => adt.admit(b.patientId, b.to, at)),
+  );
+  app.post(
+    '/adt/transfer',
+    movement(Admit, (b, at) => adt.transfer(b.patientId, b.to, at)),
+  );
+  app.post(
+    '/adt/discharge',
+    movement(Discharge, (b, at) => adt.discharge(b.patientId, at)),
+  );
+
+  app.get('/trends', async (c) => {
+    const q = c.req.query();
+    const missing = ['patient', 'parameter', 'from', 'to'].filter((k) => !q[k]);
+    if (missing.length > 0)
+      return c.json(error('invalid_parameter', `missing ${missing.join(', ')}`), 400);
+    const term = trendParameter(q.parameter);
+    if (!term)
+      return c.json(
+        error(
+          'invalid_parameter',
+          `unknown parameter "${q.parameter}" (MDC reference id or LOINC code)`,
+        ),
+        400,
+      );
+    const from = Date.parse(q.from);
+    const to = Date.parse(q.to);
+    if (Number.isNaN(from) || Number.isNaN(to) || to <= from)
+      return c.json(
+        error('invalid_parameter', 'from and to must be ISO instants with from < to'),
+        400,
+      );
+    const bucketSeconds = Number(q.bucket ?? 60);
+    if (!Number.isInteger(bucketSeconds) || bucketSeconds < 1)
+      return c.json(
+        error('invalid_parameter', 'bucket must be a whole number of seconds ≥ 1'),
+        400,
+      );
+    const bucketMs = bucketSeconds * 1000;
+    if ((to - from) / bucketMs > MAX_BUCKETS)
+      return c.json(
+        error('invalid_parameter', `more than ${MAX_BUCKETS} buckets: use a larger bucket`),
+        400,
+      );
+    const buckets = await trend(
+      db,
+      { patientId: q.patient, parameter: q.parameter, from, to, bucketMs },
+      term.mdc,
+    );
+    return c.json({
+      patient: q.patient,
+      parameter: {
+        mdc: term.mdc,
+        loinc: term.loinc ?? null,
+        display: term.display,
+        unit: term.ucum,
+      },
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      bucketSeconds,
+      buckets,
+    });
+  });
+  return app;
+}
