@@ -244,6 +244,46 @@ for (const target of testDatabaseTargets()) {
     assert.ok(history.body.total >= 3);
   });
 
+  t(
+    'JSON only: _format and Accept negotiated, XML refused with 406 / 415, _pretty indents',
+    async () => {
+      const created = await call('POST', '/Schedule', {
+        resourceType: 'Schedule',
+        actor: [{ reference: 'Practitioner/x' }],
+      });
+      const id = created.body.id;
+      for (const format of ['json', 'application/fhir+json', 'application/json']) {
+        const r = await call('GET', `/Schedule/${id}?_format=${encodeURIComponent(format)}`);
+        assert.is(r.status, 200, format);
+      }
+      const search = await call('GET', `/Schedule?_id=${id}&_format=json`);
+      assert.is(search.body.total, 1, '_format is not a search parameter');
+      assert.not.ok(search.body.link[0].url.includes('_format'));
+      const xml = await call('GET', `/Schedule/${id}?_format=xml`);
+      assert.is(xml.status, 406);
+      assert.is(xml.body.resourceType, 'OperationOutcome');
+      assert.is(
+        (await call('GET', `/Schedule/${id}`, undefined, { accept: 'application/fhir+xml' }))
+          .status,
+        406,
+      );
+      assert.is(
+        (
+          await call('GET', `/Schedule/${id}`, undefined, {
+            accept: 'application/fhir+json, */*;q=0.1',
+          })
+        ).status,
+        200,
+      );
+      const xmlBody = await call('POST', '/Schedule', '<Schedule/>', {
+        'content-type': 'application/fhir+xml',
+      });
+      assert.is(xmlBody.status, 415);
+      const pretty = await app.request(`${BASE}/Schedule/${id}?_pretty=true`);
+      assert.match(await pretty.text(), /\n {2}"resourceType": "Schedule"/);
+    },
+  );
+
   t('bad bodies: 400 with what is wrong, never 500', async () => {
     const cases: [unknown, RegExp][] = [
       ['{"resourceType": "Encounter",', /not valid JSON/],

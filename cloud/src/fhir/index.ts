@@ -21,15 +21,17 @@ export interface FhirAppOptions {
 type Search<R> = (db: Db, search: ParsedSearch) => Promise<{ total: number; resources: R[] }>;
 type Read<R> = (db: Db, id: string) => Promise<R | undefined>;
 
-/**
- * The read-only FHIR R4 API (Observation from device readings, Patient, Flag from alarms,
- * CapabilityStatement).
- * Mount it at `/fhir/R4`; Bundle links are absolute URLs under `baseUrl`.
- */
 /** Largest request body (a Binary or DocumentReference with its data inline included). */
 const MAX_BODY_BYTES = 8 * 1048576;
 
 const ownRoute = new RegExp(`/(metadata|Observation|Patient|Flag|${STORED_TYPES.join('|')})(/|$)`);
+
+/**
+ * The FHIR R4 API: read and search on Observation (from device readings), Patient and Flag (from
+ * alarms); the versioned interactions, search, batch and transaction on the stored types;
+ * CapabilityStatement. JSON only. Mount it at `/fhir/R4`; Bundle links are absolute URLs under
+ * `baseUrl`.
+ */
 
 export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   const app = new Hono();
@@ -54,6 +56,7 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
         ),
     }),
   );
+  app.use('*', jsonOnly);
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
   storedResourceRoutes(app, db, baseOf);
   app.post('/', async (c) =>
@@ -126,6 +129,27 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
     return fhirJson(c, operationOutcome('exception', 'Internal server error'), 500);
   });
   return app;
+}
+
+/**
+ * Content negotiation: `_format` (json, application/json, application/fhir+json) or Accept may
+ * ask for JSON or anything; XML or another format is 406, an XML body 415.
+ */
+async function jsonOnly(c: Context, next: () => Promise<void>) {
+  const format = c.req.query('_format');
+  const accept = c.req.header('accept') ?? '';
+  const wantsOther =
+    (format !== undefined && !/^(json|application\/(fhir\+)?json)(;.*)?$/i.test(format.trim())) ||
+    (accept !== '' && !/json|\*\/\*|^application\/\*/i.test(accept));
+  if (wantsOther)
+    return fhirJson(
+      c,
+      operationOutcome('not-supported', `Only JSON is served here (asked for ${format ?? accept})`),
+      406,
+    );
+  if (/xml/i.test(c.req.header('content-type') ?? ''))
+    return fhirJson(c, operationOutcome('not-supported', 'Only JSON bodies are accepted'), 415);
+  await next();
 }
 
 function methodNotAllowed(allow: string) {

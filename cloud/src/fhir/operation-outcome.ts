@@ -72,5 +72,9 @@ export function fhirJson(
   status: ContentfulStatusCode = 200,
   headers: Record<string, string> = {},
 ): Response {
-  return c.body(JSON.stringify(body), status, { 'Content-Type': FHIR_JSON, ...headers });
+  const pretty = c.req.query('_pretty') === 'true';
+  return c.body(JSON.stringify(body, null, pretty ? 2 : undefined), status, {
+    'Content-Type': FHIR_JSON,
+    ...headers,
+  });
 }

@@ -1,9 +1,12 @@
 import type { Context } from 'hono';
 import { FhirError } from './operation-outcome.ts';
 
-/** The query string's parameters, in order. */
+/** Parameters about the response's format, not the search: handled by the app, not searched. */
+const FORMAT_PARAMS = new Set(['_format', '_pretty']);
+
+/** The query string's search parameters, in order. */
 export function queryPairs(c: Context): [string, string][] {
-  return [...new URL(c.req.url).searchParams];
+  return [...new URL(c.req.url).searchParams].filter(([name]) => !FORMAT_PARAMS.has(name));
 }
 
 /** The form body of a POST `_search` (application/x-www-form-urlencoded), else 415. */

@@ -147,7 +147,7 @@ interface HistoryPage {
 }
 
 function historyPage(c: Context, type: string): HistoryPage {
-  const pairs = [...new URL(c.req.url).searchParams];
+  const pairs = queryPairs(c);
   const since = pairs.find(([k]) => k === '_since')?.[1];
   const parsed = parseSearch(
     pairs.filter(([k]) => k !== '_since'),
