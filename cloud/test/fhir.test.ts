@@ -7,6 +7,7 @@ import { bedAssignments, MRN_SYSTEM, patients, readings } from '../src/db/schema
 import { fhirApp } from '../src/fhir/index.ts';
 import { observationFromRow } from '../src/fhir/observation.ts';
 import { STORED_TYPES } from '../src/fhir/store/validate.ts';
+import { validateStructure } from '../src/fhir/validation/validate-structure.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 type ReadingRow = typeof readings.$inferInsert;
@@ -344,9 +345,58 @@ for (const target of testDatabaseTargets()) {
         system: 'http://unitsofmeasure.org',
         code: '/min',
       },
+      interpretation: [
+        {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
+              code: 'N',
+              display: 'Normal',
+            },
+          ],
+          text: 'Normal',
+        },
+      ],
       device: { reference: 'Device/gw1.mon1' },
+      referenceRange: [
+        {
+          low: { value: 60, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+          high: { value: 100, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+          text: 'adult normal range',
+        },
+      ],
     });
     assert.is(body.effectiveDateTime, '2024-03-30T00:30:00.000Z');
+  });
+
+  t('vital signs are interpreted against the adult ranges: LL, L, N, H, HH', () => {
+    const base = ROWS.find((r) => r.parameter === 'MDC_ECG_HEART_RATE' && r.quality === 'valid')!;
+    const code = (value: number, quality = 'valid', parameter = base.parameter) =>
+      observationFromRow({ ...base, value, quality, parameter } as never).interpretation?.[0];
+    const of = (value: number) => (code(value) as Json)?.coding[0].code;
+    assert.equal([35, 40, 55, 60, 100, 101, 130, 131].map(of), [
+      'LL',
+      'LL',
+      'L',
+      'N',
+      'N',
+      'H',
+      'H',
+      'HH',
+    ]);
+    assert.is(code(35, 'questionable'), undefined, 'a doubtful value is not judged');
+    assert.is(code(500, 'valid', 'MDC_FLOW_FLUID_PUMP'), undefined, 'no range for a pump rate');
+    const spo2 = observationFromRow({
+      ...base,
+      parameter: 'MDC_PULS_OXIM_SAT_O2',
+      unit: '%',
+      value: 88,
+    } as never);
+    assert.is(
+      (spo2.interpretation?.[0] as Json).coding[0].code,
+      'LL',
+      'SpO2 88 % is critical (NEWS2 ≤ 91)',
+    );
   });
 
   t(

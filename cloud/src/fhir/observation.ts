@@ -3,6 +3,7 @@ import { and, asc, count, desc, eq, inArray, or, type SQL } from 'drizzle-orm';
 import { NOTHING } from '../db/conditions.ts';
 import type { Db } from '../db/database.ts';
 import { readings } from '../db/schema.ts';
+import { rangeAndInterpretation } from './reference-ranges.ts';
 import {
   dateCondition,
   orValues,
@@ -52,7 +53,9 @@ export interface Observation {
   effectiveDateTime: string;
   issued: string;
   valueQuantity: { value: number; unit: string; system?: string; code?: string };
-  device: { reference: string };
+  interpretation?: unknown[];
+  device?: { reference: string };
+  referenceRange?: unknown[];
 }
 
 /**
@@ -93,8 +96,15 @@ export function observationFromRow(row: ReadingRow): Observation {
     valueQuantity: term
       ? { value: row.value, unit: row.unit, system: UCUM_SYSTEM, code: term.ucum }
       : { value: row.value, unit: row.unit },
-    device: { reference: `Device/${row.gatewayId}.${row.deviceId}` },
   };
+  // Interpretation sits after the value, the reference range after the device (FHIR's order).
+  const judged =
+    row.quality === 'valid' && term
+      ? rangeAndInterpretation(row.parameter, row.value, term.ucum)
+      : {};
+  if (judged.interpretation) observation.interpretation = judged.interpretation;
+  observation.device = { reference: `Device/${row.gatewayId}.${row.deviceId}` };
+  if (judged.referenceRange) observation.referenceRange = judged.referenceRange;
   if (term?.vitalSign) {
     observation.category = [
       {
