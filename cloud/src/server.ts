@@ -102,7 +102,11 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
   const log = options.log;
   const database =
     options.database ??
-    (await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir }));
+    (await openDatabase({
+      databaseUrl: options.databaseUrl,
+      dataDir: options.dataDir,
+      onIdleError: (error) => log?.(`database: an idle connection was dropped: ${error.message}`),
+    }));
   let mqtt: MqttSide | undefined;
   try {
     mqtt = await startMqttSide({ db: database.db, host, port: options.mqttPort, log });

@@ -28,9 +28,14 @@ const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.u
 export async function openDatabase(options: {
   databaseUrl?: string;
   dataDir?: string;
+  /** Told when the server drops an idle pooled connection (PostgreSQL only). */
+  onIdleError?: (error: Error) => void;
 }): Promise<Database> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle connection the server drops (restart, failover, admin) is an 'error' event on the
+    // pool; unheard, it would end the process. The pool replaces the connection by itself.
+    pool.on('error', (error) => options.onIdleError?.(error));
     const db = drizzlePg(pool, { schema });
     await migratePg(db, { migrationsFolder });
     const url = new URL(options.databaseUrl);

@@ -1,48 +1,93 @@
-import { and, eq } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
-import {
-  fhirDateIndex,
-  fhirNumberIndex,
-  fhirQuantityIndex,
-  fhirReferenceIndex,
-  fhirStringIndex,
-  fhirTokenIndex,
-  fhirUriIndex,
-} from '../../db/schema.ts';
 import { type IndexRows, indexRows } from './extract.ts';
 
-/** The index table of each search parameter type. */
-export const INDEX_TABLES = {
-  token: fhirTokenIndex,
-  string: fhirStringIndex,
-  date: fhirDateIndex,
-  reference: fhirReferenceIndex,
-  quantity: fhirQuantityIndex,
-  number: fhirNumberIndex,
-  uri: fhirUriIndex,
-} as const;
+/** Each index table with its value columns and their PostgreSQL types, in IndexRows order. */
+const TABLES: { [K in keyof IndexRows]: [string, [keyof IndexRows[K][number], string][]] } = {
+  token: [
+    'fhir_idx_token',
+    [
+      ['system', 'text'],
+      ['code', 'text'],
+      ['text', 'text'],
+    ],
+  ],
+  string: [
+    'fhir_idx_string',
+    [
+      ['normalized', 'text'],
+      ['exact', 'text'],
+    ],
+  ],
+  date: [
+    'fhir_idx_date',
+    [
+      ['start', 'bigint'],
+      ['end', 'bigint'],
+    ],
+  ],
+  reference: [
+    'fhir_idx_reference',
+    [
+      ['targetType', 'text'],
+      ['targetId', 'text'],
+      ['url', 'text'],
+    ],
+  ],
+  quantity: [
+    'fhir_idx_quantity',
+    [
+      ['value', 'float8'],
+      ['system', 'text'],
+      ['code', 'text'],
+      ['unit', 'text'],
+    ],
+  ],
+  number: ['fhir_idx_number', [['value', 'float8']]],
+  uri: ['fhir_idx_uri', [['uri', 'text']]],
+};
 
-/** Rows per insert statement, well under PostgreSQL's 65,535 bind parameters. */
-const CHUNK = 1000;
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /**
- * Replaces the index rows of `type/id` with those of `resource` (none for a deletion). Runs in the
- * caller's transaction, so a search never sees a resource without its indexes.
+ * The statements that replace the index rows of `type/id` with those of `resource` (none for a
+ * deletion), as named data-modifying CTEs to run in one statement with the resource's own write,
+ * so a search never sees a resource without its indexes and a write is one round trip. All CTEs
+ * of a statement see the same snapshot: the deletes remove only the old rows, never the new. A
+ * new resource has nothing to delete.
  */
-export async function replaceIndexes(
-  tx: Pick<Db, 'delete' | 'insert'>,
+export function indexWrites(
   type: string,
   id: string,
   resource: { resourceType: string } | null,
-): Promise<void> {
-  const rows: IndexRows | null = resource ? indexRows(resource) : null;
-  for (const [kind, table] of Object.entries(INDEX_TABLES) as [
-    keyof IndexRows,
-    (typeof INDEX_TABLES)[keyof IndexRows],
-  ][]) {
-    await tx.delete(table).where(and(eq(table.resourceType, type), eq(table.id, id)));
-    const values = (rows?.[kind] ?? []).map((r) => ({ resourceType: type, id, ...r }));
-    for (let i = 0; i < values.length; i += CHUNK)
-      await tx.insert(table).values(values.slice(i, i + CHUNK) as never);
+  options: { isNew?: boolean } = {},
+): SQL[] {
+  const ctes: SQL[] = [];
+  if (!options.isNew)
+    for (const [table] of Object.values(TABLES))
+      ctes.push(
+        sql`${sql.raw(`idx_d${ctes.length}`)} as (delete from ${sql.raw(table)} where resource_type = ${type} and id = ${id})`,
+      );
+  if (!resource) return ctes;
+  const rows = indexRows(resource);
+  for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
+    const values = rows[kind] as Record<string, unknown>[];
+    if (values.length === 0) continue;
+    const [table, columns] = TABLES[kind] as [string, [string, string][]];
+    const array = (pick: (row: Record<string, unknown>) => unknown, pgType: string) =>
+      sql`${sql.param(values.map(pick))}::${sql.raw(pgType)}[]`;
+    const names = ['resource_type', 'id', 'param', ...columns.map(([c]) => `"${snake(c)}"`)];
+    ctes.push(
+      sql`${sql.raw(`idx_i${ctes.length}`)} as (insert into ${sql.raw(table)} (${sql.raw(names.join(', '))}) select * from unnest(${sql.join(
+        [
+          array(() => type, 'text'),
+          array(() => id, 'text'),
+          array((r) => r.param, 'text'),
+          ...columns.map(([c, pgType]) => array((r) => r[c] ?? null, pgType)),
+        ],
+        sql`, `,
+      )}))`,
+    );
   }
+  return ctes;
 }

@@ -3,7 +3,7 @@ import { and, count, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import { fhirHistory, fhirResources } from '../../db/schema.ts';
 import { FhirError } from '../operation-outcome.ts';
-import { replaceIndexes } from '../search/index-writer.ts';
+import { indexWrites } from '../search/index-writer.ts';
 import type { FhirResource } from './validate.ts';
 
 export type Method = 'create' | 'update' | 'delete';
@@ -27,16 +27,11 @@ export class ResourceStore {
     this.db = db;
   }
 
-  /** Stores a new resource under a server-assigned id. */
+  /** Stores a new resource under a server-assigned id: one statement, atomic by itself. */
   async create(resource: FhirResource): Promise<StoredVersion> {
-    const id = randomUUID();
-    return this.db.transaction(async (tx) => {
-      const version = stamp(resource, id, 1, 'create');
-      await tx.insert(fhirResources).values(currentRow(version));
-      await tx.insert(fhirHistory).values(historyRow(version));
-      await replaceIndexes(tx, version.resourceType, id, version.resource);
-      return version;
-    });
+    const version = stamp(resource, randomUUID(), 1, 'create');
+    await writeVersion(this.db, version, 'new');
+    return version;
   }
 
   /**
@@ -69,22 +64,19 @@ export class ResourceStore {
         (current?.versionId ?? 0) + 1,
         created ? 'create' : 'update',
       );
-      if (current) {
-        await tx
-          .update(fhirResources)
-          .set(currentRow(version))
-          .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
-      } else {
-        const inserted = await tx
-          .insert(fhirResources)
-          .values(currentRow(version))
-          .onConflictDoNothing()
-          .returning({ id: fhirResources.id });
-        if (inserted.length === 0)
-          throw new FhirError(409, 'conflict', `${type}/${id} was created concurrently; retry`);
-      }
-      await tx.insert(fhirHistory).values(historyRow(version));
-      await replaceIndexes(tx, type, id, version.resource);
+      const concurrent = new FhirError(
+        409,
+        'conflict',
+        `${type}/${id} was created concurrently; retry`,
+      );
+      const written = await writeVersion(
+        tx as unknown as Db,
+        version,
+        current ? 'replace' : 'new',
+      ).catch((error) => {
+        throw isUniqueViolation(error) ? concurrent : error;
+      });
+      if (!written) throw concurrent;
       return { version, created };
     });
   }
@@ -107,12 +99,7 @@ export class ResourceStore {
         method: 'delete',
         resource: null,
       };
-      await tx
-        .update(fhirResources)
-        .set(currentRow(version))
-        .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
-      await tx.insert(fhirHistory).values(historyRow(version));
-      await replaceIndexes(tx, type, id, null);
+      await writeVersion(tx as unknown as Db, version, 'replace');
       return version;
     });
   }
@@ -205,19 +192,35 @@ function stamp(
   };
 }
 
-function currentRow(v: StoredVersion) {
-  return {
-    resourceType: v.resourceType,
-    id: v.id,
-    versionId: v.versionId,
-    lastUpdated: v.lastUpdated,
-    deleted: v.deleted,
-    content: v.resource,
-  };
+/** PostgreSQL's unique_violation, whether the driver error comes bare or wrapped by drizzle. */
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; cause?: { code?: string } };
+  return e?.code === '23505' || e?.cause?.code === '23505';
 }
 
-function historyRow(v: StoredVersion) {
-  return { ...currentRow(v), method: v.method };
+/**
+ * Writes a version in one statement: the current row (inserted when `new`, else replaced), its
+ * history row and its index rows, as data-modifying CTEs. False when a `new` row already existed
+ * (a concurrent create of the same id).
+ */
+async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): Promise<boolean> {
+  const content = v.resource === null ? null : JSON.stringify(v.resource);
+  const current =
+    mode === 'new'
+      ? sql`cur as (insert into fhir_resources (resource_type, id, version_id, last_updated, deleted, content)
+          values (${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted}, ${content}::jsonb)
+          on conflict do nothing returning 1)`
+      : sql`cur as (update fhir_resources set version_id = ${v.versionId}, last_updated = ${v.lastUpdated},
+          deleted = ${v.deleted}, content = ${content}::jsonb
+          where resource_type = ${v.resourceType} and id = ${v.id} returning 1)`;
+  const history = sql`hist as (insert into fhir_history (resource_type, id, version_id, last_updated, deleted, method, content)
+    values (${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted}, ${v.method}, ${content}::jsonb))`;
+  const indexes = indexWrites(v.resourceType, v.id, v.resource, { isNew: mode === 'new' });
+  const result = await db.execute(
+    sql`with ${sql.join([current, history, ...indexes], sql`, `)} select count(*)::int as n from cur`,
+  );
+  const { rows } = result as unknown as { rows: { n: number }[] };
+  return Number(rows[0]?.n) === 1;
 }
 
 function fromRow(row: {
