@@ -6,6 +6,7 @@
 //   4. alarm latency, device message → nurse screen feed and → cloud commit, 4 and 60 beds
 //   5. the gateway process on a live 30-bed ward (120 devices): CPU per 1,000 readings, peak RSS
 //   6. backlog drain after a 1-hour outage of that ward, against 20× its live rate
+//   7. FHIR stored resources: creates/s through the API, and a search's p50/p95 (PGlite, PostgreSQL)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import pg from 'pg';
 import { benchAlarmLatency } from './alarm-latency.ts';
 import { benchEdgeStore } from './edge-store.ts';
 import { benchEndToEnd, type EndToEndFigures } from './end-to-end.ts';
+import { benchFhirStore } from './fhir-store.ts';
 import { benchGatewayFootprint } from './gateway-footprint.ts';
 
 const TARGETS = {
@@ -23,6 +25,8 @@ const TARGETS = {
   postgres: 30_000,
   alarmScreenP99Ms: 250,
   alarmCloudP99Ms: 1000,
+  fhirCreatesPerSecond: 1000,
+  fhirSearchP95Ms: 50,
 };
 const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} readings/s`;
 const verdict = (value: number, target: number) => (value >= target ? 'meets' : 'BELOW');
@@ -112,4 +116,33 @@ try {
   );
 } finally {
   rmSync(drainDir, { recursive: true, force: true });
+}
+
+const fhirTargets = [
+  { name: 'PGlite', creates: 10_000, open: () => openDatabase({}) },
+  ...(postgresUrl
+    ? [
+        {
+          name: 'Postgres',
+          creates: 50_000,
+          open: () => {
+            const target = testDatabaseTargets().find((t) => t.name === 'postgres');
+            if (!target) throw new Error('TEST_DATABASE_URL is not set');
+            return target.open();
+          },
+        },
+      ]
+    : []),
+];
+for (const { name, creates, open } of fhirTargets) {
+  const database = await open();
+  try {
+    const f = await benchFhirStore(database, creates);
+    console.log(
+      `FHIR store, ${name.padEnd(8)} ${Math.round(f.createsPerSecond)} Encounter creates/s (${f.creates.toLocaleString('en-US')}; target ≥ ${TARGETS.fhirCreatesPerSecond} on PostgreSQL: ${verdict(f.createsPerSecond, TARGETS.fhirCreatesPerSecond)}); ` +
+        `Encounter?patient&class&date=ge p50 ${f.searchP50Ms.toFixed(1)} ms p95 ${f.searchP95Ms.toFixed(1)} ms (target p95 ≤ ${TARGETS.fhirSearchP95Ms} ms)`,
+    );
+  } finally {
+    await database.close();
+  }
 }
