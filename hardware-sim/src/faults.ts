@@ -50,10 +50,12 @@ export interface FaultyDevice {
   readonly fault: DeviceFault | null;
 }
 
-export function unsupportedFault(device: FaultyDevice, fault: DeviceFault): Error {
-  return new Error(
-    `${device.id} cannot simulate "${fault.kind}"; it supports ${device.supportedFaults.join(', ')}`,
-  );
+/** Throws unless `device` can simulate `fault` (null, no fault, always can). */
+export function checkSupported(device: FaultyDevice, fault: DeviceFault | null): void {
+  if (fault && !device.supportedFaults.includes(fault.kind))
+    throw new Error(
+      `${device.id} cannot simulate "${fault.kind}"; it supports ${device.supportedFaults.join(', ')}`,
+    );
 }
 
 /**
@@ -135,6 +137,11 @@ export const LINK_FAULTS: readonly FaultKind[] = [
   'garbage',
   'flapping',
 ];
+
+/** What of `fault` the device's FaultGate plays: the fault if it is a link fault, else null. */
+export function linkPart(fault: DeviceFault | null): DeviceFault | null {
+  return fault && LINK_FAULTS.includes(fault.kind) ? fault : null;
+}
 
 /**
  * The network port of a listening device (a Modbus TCP device, a serial device server): a TCP

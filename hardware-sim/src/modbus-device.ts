@@ -9,12 +9,13 @@ import {
 import { ServerTCP } from 'modbus-serial';
 import type { SimDevice } from './device.ts';
 import {
+  checkSupported,
   type DeviceFault,
   FaultGate,
   type FaultKind,
   type FaultyDevice,
   LINK_FAULTS,
-  unsupportedFault,
+  linkPart,
 } from './faults.ts';
 import { type PatientModel, seededRandom } from './physiology.ts';
 
@@ -140,9 +141,9 @@ export abstract class ModbusDeviceSim implements SimDevice, FaultyDevice {
 
   /** Makes the device misbehave (see DeviceFault) until called with null. */
   setFault(fault: DeviceFault | null): void {
-    if (fault && !this.supportedFaults.includes(fault.kind)) throw unsupportedFault(this, fault);
+    checkSupported(this, fault);
     this.currentFault = fault;
-    this.gate.setFault(fault?.kind === 'modbus-exception' ? null : fault);
+    this.gate.setFault(linkPart(fault));
   }
 
   async start(): Promise<void> {

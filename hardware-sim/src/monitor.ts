@@ -11,11 +11,11 @@ import {
 } from '@wardgate/shared';
 import type { SimDevice } from './device.ts';
 import {
+  checkSupported,
   type DeviceFault,
   type FaultKind,
   type FaultyDevice,
   Flapper,
-  unsupportedFault,
 } from './faults.ts';
 import { malformedHl7, truncatedHl7 } from './malformed.ts';
 import type { PatientModel, Vitals } from './physiology.ts';
@@ -268,7 +268,7 @@ export class PatientMonitorSim implements SimDevice, FaultyDevice {
    * flapping hangs up and dials again, over and over.
    */
   setFault(fault: DeviceFault | null): void {
-    if (fault && !this.supportedFaults.includes(fault.kind)) throw unsupportedFault(this, fault);
+    checkSupported(this, fault);
     this.flapper?.stop();
     this.flapper = null;
     this.currentFault = fault;

@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { formatOximeterLine, OXIMETER_EXCEPTIONS } from '@wardgate/shared';
 import type { SimDevice } from './device.ts';
 import {
+  checkSupported,
   type DeviceFault,
   FaultGate,
   type FaultKind,
   type FaultyDevice,
   LINK_FAULTS,
-  unsupportedFault,
+  linkPart,
 } from './faults.ts';
 import { malformedOximeterLine } from './malformed.ts';
 import type { PatientModel } from './physiology.ts';
@@ -107,9 +108,9 @@ export class OximeterSim implements SimDevice, FaultyDevice {
    * TCP port; on the pty, unplugged and half-open mean silence and garbage means noise.
    */
   setFault(fault: DeviceFault | null): void {
-    if (fault && !this.supportedFaults.includes(fault.kind)) throw unsupportedFault(this, fault);
+    checkSupported(this, fault);
     this.currentFault = fault;
-    this.gate.setFault(fault?.kind === 'malformed-line' ? null : fault);
+    this.gate.setFault(linkPart(fault));
   }
 
   isSensorOff(now = Date.now()): boolean {
