@@ -393,10 +393,11 @@ for (const target of testDatabaseTargets()) {
       value: 88,
     } as never);
     assert.is(
-      (spo2.interpretation?.[0] as Json).coding[0].code,
+      (spo2.interpretation as Json)[0].coding[0].code,
       'LL',
       'SpO2 88 % is critical (NEWS2 ≤ 91)',
     );
+    assert.equal(validateStructure(spo2), [], 'a valid R4 Observation');
   });
 
   t(

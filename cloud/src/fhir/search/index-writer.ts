@@ -1,5 +1,4 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Db } from '../../db/database.ts';
 import { type IndexRows, indexRows } from './extract.ts';
 
 /** Each index table with its value columns and their PostgreSQL types, in IndexRows order. */

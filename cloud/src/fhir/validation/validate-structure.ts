@@ -145,62 +145,35 @@ function validateValue(
   location: string,
   problems: StructureProblem[],
 ): void {
+  const problem = (message: string) =>
+    problems.push({ code: 'structure', path: location, message });
   if (element.contentReference) {
+    // The element repeats the definition at that path (e.g. Questionnaire.item.item).
     const path = element.contentReference.replace(/^#/, '');
-    if (!isObject(value))
-      return void problems.push({
-        code: 'structure',
-        path: location,
-        message: 'must be an object',
-      });
-    return validateObject(defs, ownerType, path, value, location, problems);
-  }
-  if (!type) return;
-  if (type === 'Resource' || defs.resourceTypes.has(type)) {
-    if (type !== 'Resource' && isObject(value) && value.resourceType !== type)
-      return void problems.push({
-        code: 'structure',
-        path: location,
-        message: `must be a ${type}`,
-      });
+    if (isObject(value)) validateObject(defs, ownerType, path, value, location, problems);
+    else problem('must be an object');
+  } else if (!type) {
+    // an element without a type has nothing more to check
+  } else if (type === 'Resource' || defs.resourceTypes.has(type)) {
     if (
       !isObject(value) ||
       typeof value.resourceType !== 'string' ||
       !defs.resourceTypes.has(value.resourceType)
     )
-      return void problems.push({
-        code: 'structure',
-        path: location,
-        message: 'must be a resource with a known resourceType',
-      });
-    return validateObject(
-      defs,
-      value.resourceType,
-      value.resourceType,
-      value,
-      location,
-      problems,
-      true,
-    );
+      problem('must be a resource with a known resourceType');
+    else if (type !== 'Resource' && value.resourceType !== type) problem(`must be a ${type}`);
+    else
+      validateObject(defs, value.resourceType, value.resourceType, value, location, problems, true);
+  } else if (type === 'BackboneElement' || type === 'Element') {
+    if (isObject(value)) validateObject(defs, ownerType, element.path, value, location, problems);
+    else problem('must be an object');
+  } else if (defs.isPrimitive(type)) {
+    validatePrimitive(defs, element, type, value, location, problems);
+  } else if (!isObject(value)) {
+    problem(`must be a ${type} (an object)`);
+  } else if (defs.isKnownType(type)) {
+    validateObject(defs, type, type, value, location, problems);
   }
-  if (type === 'BackboneElement' || type === 'Element') {
-    if (!isObject(value))
-      return void problems.push({
-        code: 'structure',
-        path: location,
-        message: 'must be an object',
-      });
-    return validateObject(defs, ownerType, element.path, value, location, problems);
-  }
-  if (defs.isPrimitive(type))
-    return validatePrimitive(defs, element, type, value, location, problems);
-  if (!isObject(value))
-    return void problems.push({
-      code: 'structure',
-      path: location,
-      message: `must be a ${type} (an object)`,
-    });
-  if (defs.isKnownType(type)) validateObject(defs, type, type, value, location, problems);
 }
 
 const INTEGER_TYPES: Record<string, number> = {
