@@ -5,18 +5,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Database } from '../src/db/database.ts';
-import { fhirApp } from '../src/fhir/index.ts';
 import { STORED_TYPES } from '../src/fhir/store/validate.ts';
+import { fhirHarness, type Json } from './support/fhir-harness.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: FHIR JSON bodies are checked field by field below.
-type Json = any;
-
-const BASE = 'http://localhost/fhir/R4';
 const UCUM = 'http://unitsofmeasure.org';
 const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 const examplesDir = dirname(
@@ -25,19 +19,8 @@ const examplesDir = dirname(
 
 for (const target of testDatabaseTargets()) {
   const t = suite(`fhir search (${target.name})`);
-  let database: Database;
-  let app: Hono;
   const ids: Record<string, string> = {};
-
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(`${BASE}${path}`, {
-      method,
-      headers: { 'content-type': 'application/fhir+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Json };
-  };
+  const call = fhirHarness(t, target).call;
   const create = async (name: string, resource: Json) => {
     const r = await call('POST', `/${resource.resourceType}`, resource);
     assert.is(r.status, 201, JSON.stringify(r.body));
@@ -57,8 +40,6 @@ for (const target of testDatabaseTargets()) {
   };
 
   t.before(async () => {
-    database = await target.open();
-    app = new Hono().route('/fhir/R4', fhirApp(database.db));
     // Noise: the official examples of every stored type.
     for (const file of readdirSync(examplesDir).sort()) {
       const type = file.split('-')[0];
@@ -111,10 +92,6 @@ for (const target of testDatabaseTargets()) {
       url: 'https://devices.example.org/pumps/7',
       status: 'active',
     });
-  });
-
-  t.after(async () => {
-    await database.close();
   });
 
   t('string: starts-with, case and accents ignored; :exact; :contains', async () => {

@@ -5,18 +5,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Database } from '../src/db/database.ts';
-import { fhirApp } from '../src/fhir/index.ts';
 import { STORED_TYPES } from '../src/fhir/store/validate.ts';
+import { FHIR_BASE as BASE, fhirHarness, type Json } from './support/fhir-harness.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: FHIR JSON bodies are checked field by field below.
-type Json = any;
-
-const BASE = 'http://localhost/fhir/R4';
 const examplesDir = dirname(
   createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'),
 );
@@ -40,31 +34,8 @@ function clientPart(resource: Json): Json {
 
 for (const target of testDatabaseTargets()) {
   const t = suite(`fhir store (${target.name})`);
-  let database: Database;
-  let app: Hono;
-
-  t.before(async () => {
-    database = await target.open();
-    app = new Hono().route('/fhir/R4', fhirApp(database.db));
-  });
-  t.after(async () => {
-    await database.close();
-  });
-
-  const call = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await app.request(`${BASE}${path}`, {
-      method,
-      headers: { 'content-type': 'application/fhir+json', ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, res, body: text ? JSON.parse(text) : null };
-  };
+  const fhir = fhirHarness(t, target);
+  const call = fhir.call;
 
   t(
     'every stored type round-trips official examples: create, read, update, vread, history',
@@ -279,7 +250,7 @@ for (const target of testDatabaseTargets()) {
         'content-type': 'application/fhir+xml',
       });
       assert.is(xmlBody.status, 415);
-      const pretty = await app.request(`${BASE}/Schedule/${id}?_pretty=true`);
+      const pretty = await fhir.app.request(`${BASE}/Schedule/${id}?_pretty=true`);
       assert.match(await pretty.text(), /\n {2}"resourceType": "Schedule"/);
     },
   );

@@ -1,39 +1,14 @@
 // Batch and transaction Bundles on PGlite and PostgreSQL: references between entries resolved,
 // all-or-nothing transactions, conditional creates, each batch entry on its own.
-import { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Database } from '../src/db/database.ts';
-import { fhirApp } from '../src/fhir/index.ts';
+import { FHIR_BASE as BASE, fhirHarness, type Json } from './support/fhir-harness.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: FHIR JSON bodies are checked field by field below.
-type Json = any;
-
-const BASE = 'http://localhost/fhir/R4';
 
 for (const target of testDatabaseTargets()) {
   const t = suite(`fhir bundles (${target.name})`);
-  let database: Database;
-  let app: Hono;
-
-  t.before(async () => {
-    database = await target.open();
-    app = new Hono().route('/fhir/R4', fhirApp(database.db));
-  });
-  t.after(async () => {
-    await database.close();
-  });
-
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(`${BASE}${path}`, {
-      method,
-      headers: { 'content-type': 'application/fhir+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Json };
-  };
+  const fhir = fhirHarness(t, target);
+  const call = fhir.call;
   const transaction = (entry: Json[], type = 'transaction') =>
     call('POST', '', { resourceType: 'Bundle', type, entry });
 
@@ -197,7 +172,7 @@ for (const target of testDatabaseTargets()) {
     const collection = await call('POST', '', { resourceType: 'Bundle', type: 'collection' });
     assert.is(collection.status, 400);
     assert.match(collection.body.issue[0].diagnostics, /transaction or batch/);
-    const badJson = await app.request(`${BASE}`, { method: 'POST', body: '{"resourceType":' });
+    const badJson = await fhir.app.request(`${BASE}`, { method: 'POST', body: '{"resourceType":' });
     assert.is(badJson.status, 400);
   });
 

@@ -45,11 +45,7 @@ export class ResourceStore {
     const type = resource.resourceType;
     const id = resource.id as string;
     return this.db.transaction(async (tx) => {
-      const [current] = await tx
-        .select({ versionId: fhirResources.versionId, deleted: fhirResources.deleted })
-        .from(fhirResources)
-        .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)))
-        .for('update');
+      const current = await lockCurrent(tx as unknown as Db, type, id);
       if (ifMatch !== undefined && current?.versionId !== ifMatch) {
         throw new FhirError(
           412,
@@ -84,11 +80,7 @@ export class ResourceStore {
   /** Marks `type/id` deleted as a new version (history keeps the old ones); undefined if unknown. */
   async delete(type: string, id: string): Promise<StoredVersion | undefined> {
     return this.db.transaction(async (tx) => {
-      const [current] = await tx
-        .select({ versionId: fhirResources.versionId, deleted: fhirResources.deleted })
-        .from(fhirResources)
-        .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)))
-        .for('update');
+      const current = await lockCurrent(tx as unknown as Db, type, id);
       if (!current || current.deleted) return undefined;
       const version: StoredVersion = {
         resourceType: type,
@@ -190,6 +182,16 @@ function stamp(
     method,
     resource: { ...resource, id, meta },
   };
+}
+
+/** The current version's number and deletion flag, row-locked until the transaction ends. */
+async function lockCurrent(db: Db, type: string, id: string) {
+  const [current] = await db
+    .select({ versionId: fhirResources.versionId, deleted: fhirResources.deleted })
+    .from(fhirResources)
+    .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)))
+    .for('update');
+  return current;
 }
 
 /** PostgreSQL's unique_violation, whether the driver error comes bare or wrapped by drizzle. */

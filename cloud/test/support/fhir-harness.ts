@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import type { Test } from 'uvu';
+import type { Database } from '../../src/db/database.ts';
+import { fhirApp } from '../../src/fhir/index.ts';
+import type { TestDatabaseTarget } from './test-database.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: FHIR JSON bodies are checked field by field in tests.
+export type Json = any;
+
+export const FHIR_BASE = 'http://localhost/fhir/R4';
+
+/**
+ * The FHIR API on a fresh database of `target`, opened before the suite's tests and closed after
+ * them. `call` sends a request (a string body as is, anything else as JSON) and returns the status
+ * and the parsed body (null when empty).
+ */
+export function fhirHarness(suite: Test, target: TestDatabaseTarget) {
+  let database: Database;
+  let app: Hono;
+  suite.before(async () => {
+    database = await target.open();
+    app = new Hono().route('/fhir/R4', fhirApp(database.db));
+  });
+  suite.after(async () => {
+    await database.close();
+  });
+  return {
+    get app() {
+      return app;
+    },
+    async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await app.request(`${FHIR_BASE}${path}`, {
+        method,
+        headers: { 'content-type': 'application/fhir+json', ...headers },
+        body:
+          body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, res, body: (text ? JSON.parse(text) : null) as Json };
+    },
+  };
+}
