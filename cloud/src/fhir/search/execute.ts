@@ -51,8 +51,6 @@ const SORT_TABLE: Record<string, string> = {
   uri: 'fhir_idx_uri',
 };
 
-const subject = { type: sql`${fhirResources.resourceType}`, id: sql`${fhirResources.id}` };
-
 /**
  * A search on a stored resource type with the standard R4 parameters: each occurrence ANDed,
  * comma alternatives ORed; modifiers, prefixes and one level of chaining; _id, _lastUpdated,
@@ -64,6 +62,8 @@ export async function searchStored(
   type: string,
   pairs: [string, string][],
 ): Promise<StoredSearchResult> {
+  // The type as a constant, so each index lookup can use (resource_type, param, value) indexes.
+  const subject = { type: sql`${type}`, id: sql`${fhirResources.id}` };
   const conditions: SQL[] = [
     eq(fhirResources.resourceType, type),
     eq(fhirResources.deleted, false),
