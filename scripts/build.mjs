@@ -112,10 +112,10 @@ async function buildOne(esbuild, bundle) {
 
 /** Builds every bundle (or only the stale ones); returns what was written. */
 export async function build({ ifStale = false } = {}) {
-  const todo = BUNDLES.filter((b) => !ifStale || !bundleIsCurrent(b.outfile));
-  if (todo.length === 0) return [];
+  const toBuild = BUNDLES.filter((b) => !ifStale || !bundleIsCurrent(b.outfile));
+  if (toBuild.length === 0) return [];
   const esbuild = await import('esbuild');
-  return Promise.all(todo.map((b) => buildOne(esbuild, b)));
+  return Promise.all(toBuild.map((b) => buildOne(esbuild, b)));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
