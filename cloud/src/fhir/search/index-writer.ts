@@ -70,22 +70,18 @@ export function indexWrites(
   if (!resource) return ctes;
   const rows = indexRows(resource);
   for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
-    const values = rows[kind] as Record<string, unknown>[];
+    const values = rows[kind];
     if (values.length === 0) continue;
     const [table, columns] = TABLES[kind] as [string, [string, string][]];
-    const array = (pick: (row: Record<string, unknown>) => unknown, pgType: string) =>
-      sql`${sql.param(values.map(pick))}::${sql.raw(pgType)}[]`;
+    // One JSON parameter per table, unpacked by jsonb_to_recordset: far cheaper to build than a
+    // bound parameter per value, and the statement's shape stays the same whatever the count.
     const names = ['resource_type', 'id', 'param', ...columns.map(([c]) => `"${snake(c)}"`)];
+    const fields = ['param text', ...columns.map(([c, pgType]) => `"${c}" ${pgType}`)];
+    const selected = ['x.param', ...columns.map(([c]) => `x."${c}"`)];
     ctes.push(
-      sql`${sql.raw(`idx_i${ctes.length}`)} as (insert into ${sql.raw(table)} (${sql.raw(names.join(', '))}) select * from unnest(${sql.join(
-        [
-          array(() => type, 'text'),
-          array(() => id, 'text'),
-          array((r) => r.param, 'text'),
-          ...columns.map(([c, pgType]) => array((r) => r[c] ?? null, pgType)),
-        ],
-        sql`, `,
-      )}))`,
+      sql`${sql.raw(`idx_i${ctes.length}`)} as (insert into ${sql.raw(table)} (${sql.raw(names.join(', '))})
+        select ${type}, ${id}, ${sql.raw(selected.join(', '))}
+        from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as x(${sql.raw(fields.join(', '))}))`,
     );
   }
   return ctes;
