@@ -1,6 +1,6 @@
 import { BedId, GatewayId } from '@wardgate/shared';
 import { and, eq, isNull } from 'drizzle-orm';
-import { assignBed, currentBedOf, releaseBed } from '../beds/assignments.ts';
+import { assignBed, currentBedOf, releaseBed, wardDisplayName } from '../beds/assignments.ts';
 import type { Db } from '../db/database.ts';
 import { bedAssignments, patients } from '../db/schema.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
@@ -177,8 +177,7 @@ async function bedLocation(store: ResourceStore, bed: BedRef): Promise<FhirResou
 async function displayNameOf(db: Db, patientId: string): Promise<string> {
   const [patient] = await db.select().from(patients).where(eq(patients.id, patientId));
   if (!patient) throw new AdtError(404, 'unknown_patient', `no patient ${patientId}`);
-  // Given name and initial: all a ward screen needs, and all the gateway ever receives.
-  return `${patient.given} ${patient.family[0]}.`;
+  return wardDisplayName(patient);
 }
 
 async function admittedBed(db: Db, patientId: string) {

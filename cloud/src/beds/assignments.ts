@@ -24,6 +24,14 @@ export interface AssignBedInput {
 
 export type BedAssignmentRow = typeof bedAssignments.$inferSelect;
 
+/**
+ * The name a ward screen shows for a patient: given name and family initial. It is all of the
+ * patient the gateway ever receives.
+ */
+export function wardDisplayName(patient: { given: string; family: string }): string {
+  return `${patient.given} ${patient.family[0]}.`;
+}
+
 function checkBed(gatewayId: string, bedId: string): void {
   if (!GatewayId.safeParse(gatewayId).success) throw new Error(`invalid gateway id "${gatewayId}"`);
   if (!BedId.safeParse(bedId).success) throw new Error(`invalid bed id "${bedId}"`);

@@ -2,7 +2,7 @@ import { GatewayId } from '@wardgate/shared';
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { patients } from '../db/schema.ts';
-import { assignBed, currentAssignments } from './assignments.ts';
+import { assignBed, currentAssignments, wardDisplayName } from './assignments.ts';
 
 const FEMALE = [
   'Margaret',
@@ -80,9 +80,6 @@ export function demoPatient(i: number): DemoPatient {
   };
 }
 
-/** What the nurse screen shows: given name and initial only. */
-export const demoDisplayName = (p: DemoPatient) => `${p.given} ${p.family[0]}.`;
-
 export interface SeedResult {
   patientsCreated: number;
   bedsAssigned: number;
@@ -132,7 +129,7 @@ export async function seedDemo(
       gatewayId,
       bedId,
       patientId: patient.id,
-      displayName: demoDisplayName(patient),
+      displayName: wardDisplayName(patient),
       at,
     });
     bedsAssigned++;
