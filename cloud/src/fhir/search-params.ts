@@ -92,13 +92,15 @@ function splitModifier(name: string): [string, string | undefined] {
   return colon < 0 ? [name, undefined] : [name.slice(0, colon), name.slice(colon + 1)];
 }
 
-function parseCount(value: string): number {
+/** `_count`: a page size, at most MAX_COUNT. */
+export function parseCount(value: string): number {
   if (!/^\d+$/.test(value))
     throw new SearchParamError('_count', `"${value}" is not an integer ≥ 0`);
   return Math.min(Number(value), MAX_COUNT);
 }
 
-function parseOffset(value: string): number {
+/** `_offset` (set by the server in paging links): a whole number. */
+export function parseOffset(value: string): number {
   const offset = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(offset)) {
     throw new SearchParamError(OFFSET_PARAM, `"${value}" is not an integer ≥ 0`);

@@ -5,10 +5,11 @@ import { SearchParamError } from '../operation-outcome.ts';
 import {
   DEFAULT_COUNT,
   dateCondition,
-  MAX_COUNT,
   OFFSET_PARAM,
   orValues,
+  parseCount,
   parseDate,
+  parseOffset,
   unescapeValue,
 } from '../search-params.ts';
 import type { FhirResource } from '../store/validate.ts';
@@ -87,15 +88,11 @@ export async function searchStored(
     switch (name) {
       case '_count':
         once(name);
-        if (!/^\d+$/.test(value))
-          throw new SearchParamError(name, `"${value}" is not an integer ≥ 0`);
-        count_ = Math.min(Number(value), MAX_COUNT);
+        count_ = parseCount(value);
         continue;
       case OFFSET_PARAM:
         once(name);
-        if (!/^\d+$/.test(value))
-          throw new SearchParamError(name, `"${value}" is not an integer ≥ 0`);
-        offset = Number(value);
+        offset = parseOffset(value);
         continue;
       case '_summary':
         once(name);
