@@ -3,6 +3,7 @@ import type { ActiveAlarm } from '@wardgate/edge/src/alarms/types.ts';
 import type { MllpListenerDriver } from '@wardgate/edge/src/drivers/mllp-listener.ts';
 import { buildAlarmOru, frameMllp, MllpDecoder } from '@wardgate/shared';
 import { startSplitWard } from '../support/split-ward.ts';
+import { percentile } from './percentile.ts';
 
 export interface LatencyFigures {
   beds: number;
@@ -17,8 +18,11 @@ const CONDITION = 'MDC_EVT_ALARM';
 
 function percentiles(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
+  return {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+  };
 }
 
 /** Follows the gateway's live feed (/api/live, what the nurse screen listens to). */

@@ -2,6 +2,7 @@ import type { Database } from '@wardgate/cloud/src/db/database.ts';
 import { fhirApp } from '@wardgate/cloud/src/fhir/index.ts';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { percentile } from './percentile.ts';
 
 export interface FhirStoreFigures {
   database: string;
@@ -14,10 +15,6 @@ export interface FhirStoreFigures {
 
 const BASE = 'http://bench/fhir/R4';
 const IN_FLIGHT = 16;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /**
  * The stored FHIR types through the API (in-process HTTP handler, validation, indexing and the
@@ -79,7 +76,7 @@ export async function benchFhirStore(
     creates,
     createsPerSecond: creates / createSeconds,
     searches,
-    searchP50Ms: percentile(latencies, 50),
-    searchP95Ms: percentile(latencies, 95),
+    searchP50Ms: percentile(latencies, 0.5),
+    searchP95Ms: percentile(latencies, 0.95),
   };
 }
