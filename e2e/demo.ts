@@ -179,6 +179,9 @@ async function main() {
     String(ports.cloudHttp),
     '--mqtt-port',
     String(ports.cloudMqtt),
+    // Vitals charted every 10 s so the demo shows them soon; a ward charts every 15 minutes.
+    '--chart-interval',
+    '10',
   ]);
 
   const devicesFile = join(dataDir, 'sim-devices.json');
@@ -240,12 +243,14 @@ demo: the ward is live.
   biomed page         http://127.0.0.1:${ports.edgeHttp}/biomed
   cloud FHIR API      ${base}/metadata
   active alarms       http://127.0.0.1:${ports.cloudHttp}/api/alarms/active?gateway=${gatewayId}
+  clinical alerts     http://127.0.0.1:${ports.cloudHttp}/api/alerts   (critical charted values)
   patients            ${base}/Patient
   gateway health      http://127.0.0.1:${ports.edgeHttp}/health
   gateway metrics     http://127.0.0.1:${ports.edgeHttp}/metrics
   data folder         ${dataDir}
 
-Latest SpO2 of the first patient (LOINC 59408-5), paste into a shell:
+Vitals are charted every 10 s (preliminary until a nurse validates them: POST /api/chart/validate).
+Latest charted SpO2 of the first patient (LOINC 59408-5), paste into a shell:
   curl -s '${base}/Observation?patient=${firstPatient ?? '<id>'}&code=http://loinc.org|59408-5&_sort=-date&_count=5'
 
 Bed 2 is deteriorating; bed 3 desaturates after 20 s (a high-priority SpO2 alarm). Ctrl-C stops everything.

@@ -2,6 +2,12 @@ import { parseArgs } from 'node:util';
 // Shared with the edge; the whole repository is installed together (systemd/install.sh).
 import { startSystemdNotify } from '@wardgate/shared';
 import { seedDemo } from './beds/seed-demo.ts';
+import {
+  type ChartingOptions,
+  chartingOptions,
+  DEFAULT_CHARTING,
+  parseChartInterval,
+} from './charting/options.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { createEnrollment } from './gateways/enrollment.ts';
 import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
@@ -13,6 +19,9 @@ Commands:
   serve [--data-dir D] [--http-port N] [--mqtt-port N] [--host H]
       Run the cloud: MQTT broker with ingest, HTTP /health and FHIR R4 at /fhir/R4.
       Ports default to CLOUD_HTTP_PORT (4780) and CLOUD_MQTT_PORT (4783); 0 picks free ports.
+      [--chart-interval SECONDS] [--chart-interval PARAMETER=SECONDS ...]
+      Device readings are charted as preliminary Observations, one per slot of this length
+      (default 900 s; per parameter, e.g. MDC_TEMP_BODY=3600).
   gateways create --id ID [--ttl-hours H] [--data-dir D]
       A one-time enrollment token for a new gateway (redeemed by wardgate-edge enroll).
   gateways add --id ID --public-key BASE64 --password P [--data-dir D]
@@ -86,8 +95,22 @@ async function serve(args: string[]): Promise<number> {
     'http-port': { type: 'string' },
     'mqtt-port': { type: 'string' },
     host: { type: 'string' },
+    'chart-interval': { type: 'string', multiple: true },
   });
   if (values.help) return usage(0);
+  const chartIntervals = { ...DEFAULT_CHARTING, parameterIntervals: {} };
+  for (const text of values['chart-interval'] ?? []) parseChartInterval(text, chartIntervals);
+  let charting: ChartingOptions;
+  try {
+    charting = chartingOptions({
+      ...chartIntervals,
+      // Short slots (a demo) are charted soon after they end.
+      settleSeconds: Math.min(DEFAULT_CHARTING.settleSeconds, chartIntervals.intervalSeconds),
+      runEverySeconds: Math.min(DEFAULT_CHARTING.runEverySeconds, chartIntervals.intervalSeconds),
+    });
+  } catch (error) {
+    throw new UsageError(`--chart-interval: ${(error as Error).message}`);
+  }
   const httpPort = integerOption(
     values['http-port'] ?? process.env.CLOUD_HTTP_PORT,
     '--http-port / CLOUD_HTTP_PORT',
@@ -105,6 +128,7 @@ async function serve(args: string[]): Promise<number> {
     host: values.host,
     httpPort,
     mqttPort,
+    charting,
     log: (message) => console.log(`${iso(Date.now())} ${message}`),
   });
   console.log(`wardgate cloud running, database ${cloud.database.describe}`);

@@ -6,6 +6,9 @@ import { adtApp } from './adt/routes.ts';
 import { alarmsApp } from './alarms/routes.ts';
 import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
+import { type ChartingJob, startChartingJob } from './charting/job.ts';
+import { type ChartingOptions, chartingOptions } from './charting/options.ts';
+import { chartApp } from './charting/routes.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { gatewayStatus } from './db/schema.ts';
 import { fhirApp } from './fhir/index.ts';
@@ -13,6 +16,7 @@ import { listGateways } from './gateways/registry.ts';
 import { gatewaysApp } from './gateways/routes.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
+import { patientsApp } from './patients/routes.ts';
 
 export interface CloudOptions {
   /** An already open database (tests, benchmarks); the cloud closes it on stop. */
@@ -27,6 +31,8 @@ export interface CloudOptions {
   httpPort: number;
   mqttPort: number;
   log?: (message: string) => void;
+  /** How device readings are charted as Observations (defaults: DEFAULT_CHARTING). */
+  charting?: Partial<ChartingOptions>;
 }
 
 export interface Cloud extends Omit<MqttSide, 'stop'> {
@@ -37,6 +43,7 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   database: Database;
   broker: CloudBroker;
   ingest: Ingest;
+  charting: ChartingJob;
   /** Closes HTTP, then the broker and its clients (after ingest finished), then the database. */
   stop(): Promise<void>;
 }
@@ -86,6 +93,8 @@ export function cloudApp(database: Database, mqtt: MqttSide): Hono {
     }
   });
   app.route('/api/alarms', alarmsApp(database.db));
+  app.route('/api', chartApp(database.db));
+  app.route('/api', patientsApp(database.db));
   app.route('/api', adtApp(database.db, mqtt.bedsChanged));
   app.route('/api/beds', bedsApp(database.db, mqtt.broker));
   app.route(
@@ -100,6 +109,7 @@ export function cloudApp(database: Database, mqtt: MqttSide): Hono {
 export async function startCloud(options: CloudOptions): Promise<Cloud> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log;
+  const charting = chartingOptions(options.charting);
   const database =
     options.database ??
     (await openDatabase({
@@ -120,6 +130,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       });
     });
     const httpPort = (http.address() as AddressInfo).port;
+    const chartingJob = startChartingJob(database.db, charting, log);
     const urlHost = host.includes(':') ? `[${host}]` : host;
 
     let stopping: Promise<void> | undefined;
@@ -129,6 +140,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
           http.close(() => resolve());
           if ('closeAllConnections' in http) http.closeAllConnections();
         });
+        await chartingJob.stop();
         await side.stop();
         await database.close();
       })();
@@ -142,6 +154,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       httpPort,
       mqttPort: side.broker.port,
       database,
+      charting: chartingJob,
       stop,
     };
   } catch (error) {

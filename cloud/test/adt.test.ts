@@ -15,9 +15,9 @@ import {
 import { waitFor } from '@wardgate/shared/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { patients } from '../src/db/schema.ts';
 import { startCloud } from '../src/server.ts';
 import { connectGateway } from './support/gateway-client.ts';
+import { savePatients } from './support/patients.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked field by field below.
@@ -46,10 +46,16 @@ function heartRates(firstSeq: number, bedId: string, from: number, values: numbe
 
 for (const target of testDatabaseTargets()) {
   test(`${target.name}: admit, transfer, discharge: Encounter, gateway config, charting and trends`, async () => {
-    const cloud = await startCloud({ database: await target.open(), httpPort: 0, mqttPort: 0 });
+    const cloud = await startCloud({
+      database: await target.open(),
+      httpPort: 0,
+      mqttPort: 0,
+      // Charted here on demand (runNow), in 10-minute slots.
+      charting: { intervalSeconds: 600, settleSeconds: 0, runEverySeconds: 3600 },
+    });
     try {
       const { db } = cloud.database;
-      await db.insert(patients).values([
+      await savePatients(db, [
         {
           id: 'p1',
           mrn: 'MRN-0001',
@@ -57,7 +63,6 @@ for (const target of testDatabaseTargets()) {
           given: 'Ada',
           gender: 'female',
           birthDate: '1950-02-03',
-          lastUpdated: T0,
         },
         {
           id: 'p2',
@@ -66,7 +71,6 @@ for (const target of testDatabaseTargets()) {
           given: 'Bo',
           gender: 'male',
           birthDate: '1961-07-08',
-          lastUpdated: T0,
         },
       ]);
       const keys = generateSigningKeyPair();
@@ -204,6 +208,78 @@ for (const target of testDatabaseTargets()) {
       assert.equal(bo.buckets, [
         { start: iso(T0 + 40 * MINUTE), min: 90, max: 91, mean: 90.5, count: 2 },
       ]);
+
+      // Charting: one Observation per 10-minute slot, the slot's latest reading, to the patient
+      // who lay in the bed then, with the device and the stay's Encounter; preliminary.
+      assert.equal(await cloud.charting.runNow(), { slotsFound: 3, charted: 3, alerts: 0 });
+      const charted = async (patient: string) =>
+        (
+          await (
+            await fetch(
+              `${cloud.httpUrl}/fhir/R4/Observation?patient=${patient}&code=http://loinc.org|8867-4&_sort=date`,
+            )
+          ).json()
+        ).entry.map(({ resource: o }: Json) => [
+          o.effectiveDateTime,
+          o.valueQuantity.value,
+          o.status,
+          o.device.reference,
+          o.encounter.reference,
+        ]);
+      assert.equal(await charted('p1'), [
+        [
+          iso(T0 + 12 * MINUTE),
+          74,
+          'preliminary',
+          `Device/${GW}.bed-1-monitor`,
+          `Encounter/${encounterId}`,
+        ],
+        [
+          iso(T0 + 41 * MINUTE),
+          86,
+          'preliminary',
+          `Device/${GW}.bed-2-monitor`,
+          `Encounter/${encounterId}`,
+        ],
+      ]);
+      const boCharted = await charted('p2');
+      assert.equal(
+        boCharted.map((row: unknown[]) => row.slice(0, 4)),
+        [[iso(T0 + 41 * MINUTE), 91, 'preliminary', `Device/${GW}.bed-1-monitor`]],
+      );
+      assert.is.not(boCharted[0][4], `Encounter/${encounterId}`, "Bo's own stay");
+      assert.equal(
+        await cloud.charting.runNow(),
+        { slotsFound: 0, charted: 0, alerts: 0 },
+        'charted once',
+      );
+
+      // A nurse validates Ada's chart: final, the validator recorded, the preliminary version kept.
+      const validated = await fetch(`${cloud.httpUrl}/api/chart/validate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ patientId: 'p1', by: 'Nurse N. Ward' }),
+      });
+      const validatedBody = (await validated.json()) as Json;
+      assert.is(validated.status, 200, JSON.stringify(validatedBody));
+      assert.is(validatedBody.validated.length, 2);
+      const finals = await charted('p1');
+      assert.equal(
+        finals.map((row: unknown[]) => row[2]),
+        ['final', 'final'],
+      );
+      const first = await (
+        await fetch(`${cloud.httpUrl}/fhir/R4/${validatedBody.validated[0]}/_history`)
+      ).json();
+      assert.equal(
+        first.entry.map((e: Json) => e.resource.status),
+        ['final', 'preliminary'],
+      );
+      assert.equal(first.entry[0].resource.performer, [{ display: 'Nurse N. Ward' }]);
+      assert.equal(
+        (await charted('p2')).map((row: unknown[]) => row[2]),
+        ['preliminary'],
+      );
       const bad = await fetch(
         `${cloud.httpUrl}/api/trends?patient=p1&parameter=nonsense&from=${iso(T0)}&to=${iso(T0 + MINUTE)}`,
       );

@@ -13,13 +13,14 @@ import { waitFor } from '@wardgate/shared/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Database } from '../src/db/database.ts';
-import { patients, readings } from '../src/db/schema.ts';
+import { readings } from '../src/db/schema.ts';
 import { type MqttSide, startMqttSide } from '../src/ingest/service.ts';
 import {
   connectGateway,
   readings as makeReadings,
   type TestGateway,
 } from './support/gateway-client.ts';
+import { savePatients } from './support/patients.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 interface Context {
@@ -73,7 +74,8 @@ for (const target of testDatabaseTargets()) {
       publicKey: generateSigningKeyPair().publicKey,
       password: 'pw-r',
     });
-    await ctx.database.db.insert(patients).values(
+    await savePatients(
+      ctx.database.db,
       ['p1', 'p2'].map((id, i) => ({
         id,
         mrn: `MRN-${i}`,
@@ -81,7 +83,6 @@ for (const target of testDatabaseTargets()) {
         given: i === 0 ? 'Jane' : 'John',
         gender: i === 0 ? 'female' : 'male',
         birthDate: '1950-01-01',
-        lastUpdated: T0,
       })),
     );
     await ctx.side.assignBed({

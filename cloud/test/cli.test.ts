@@ -9,7 +9,9 @@ import { asc, isNull } from 'drizzle-orm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDatabase } from '../src/db/database.ts';
-import { bedAssignments, patients } from '../src/db/schema.ts';
+import { bedAssignments } from '../src/db/schema.ts';
+import { searchStored } from '../src/fhir/search/execute.ts';
+import { mrnOf, nameOf } from '../src/patients/patient-record.ts';
 import { connectGateway } from './support/gateway-client.ts';
 
 const BIN = fileURLToPath(new URL('../bin/wardgate-cloud.mjs', import.meta.url));
@@ -84,6 +86,15 @@ test('--help prints the usage; an unknown option is a usage error with exit code
   const unknown = await run('launch');
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, 'unknown command "launch"');
+
+  for (const [interval, reason] of [
+    ['0', 'whole number of seconds from 1'],
+    ['MDC_NONSENSE=60', 'unknown parameter "MDC_NONSENSE"'],
+  ]) {
+    const refused = await run('serve', '--http-port', '0', '--chart-interval', interval);
+    assert.is(refused.code, 2, interval);
+    assert.match(refused.stderr, reason);
+  }
 });
 
 const keys = { publicKey: '' };
@@ -148,7 +159,14 @@ test('seed-demo creates patients and bed assignments once, and changes nothing t
 
   const database = await openDatabase({ dataDir });
   try {
-    const people = await database.db.select().from(patients).orderBy(asc(patients.id));
+    const stored = await searchStored(database.db, 'Patient', [['_sort', '_id']]);
+    const people = stored.matches.map((p) => ({
+      id: p.id,
+      mrn: mrnOf(p),
+      ...nameOf(p),
+      birthDate: p.birthDate as string,
+      gender: p.gender as string,
+    }));
     assert.equal(
       people.map((p) => [p.id, p.mrn]),
       [

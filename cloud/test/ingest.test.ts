@@ -19,9 +19,9 @@ import {
   gatewayStatus,
   ingestCursors,
   ingestRejections,
-  patients,
   readings,
 } from '../src/db/schema.ts';
+import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { type MqttSide, startMqttSide } from '../src/ingest/service.ts';
 import {
   alarmEvent,
@@ -29,6 +29,7 @@ import {
   readings as makeReadings,
   type TestGateway,
 } from './support/gateway-client.ts';
+import { savePatients } from './support/patients.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 const GW = 'gw-a';
@@ -53,14 +54,13 @@ for (const target of testDatabaseTargets()) {
     ctx.side = await startMqttSide({ db: ctx.database.db, host: '127.0.0.1', port: 0 });
     ctx.keys = generateSigningKeyPair();
     await ctx.side.addGateway({ id: GW, publicKey: ctx.keys.publicKey, password: PASSWORD });
-    await ctx.database.db.insert(patients).values({
+    await savePatients(ctx.database.db, {
       id: 'p1',
       mrn: 'MRN-1',
       family: 'Doe',
       given: 'Jane',
       gender: 'female',
       birthDate: '1950-01-01',
-      lastUpdated: T0,
     });
     await ctx.side.assignBed({
       gatewayId: GW,
@@ -190,6 +190,13 @@ for (const target of testDatabaseTargets()) {
     assert.is(rows[0].priority, 'high');
     assert.is(rows[0].limit, 120);
     assert.is(rows[0].actor, null);
+    // Each alarm's FHIR Flag was written in the same transaction.
+    const store = new ResourceStore(ctx.database.db);
+    const flag = await store.read('Flag', `${GW}.alarm-1`);
+    assert.is(flag?.resource?.status, 'active');
+    assert.equal(flag?.resource?.subject, { reference: 'Patient/p1' });
+    const onEmptyBed = await store.read('Flag', `${GW}.alarm-2`);
+    assert.is((onEmptyBed?.resource?.subject as { type?: string } | undefined)?.type, 'Location');
   });
 
   test('bad signature, foreign gateway and malformed JSON are rejected, stored as such, not acked', async (ctx) => {

@@ -37,6 +37,8 @@ export interface WardStackOptions {
   silentAfterSeconds?: number;
   /** Where the gateway logs; default nowhere. */
   log?: Logger;
+  /** Chart slot length in seconds (default 2, so that tests see charted Observations soon). */
+  chartIntervalSeconds?: number;
 }
 
 const quiet = () => {};
@@ -50,6 +52,11 @@ export async function startWardStack(options: WardStackOptions): Promise<WardSta
     httpPort: 0,
     mqttPort: 0,
     log: quiet,
+    charting: {
+      intervalSeconds: options.chartIntervalSeconds ?? 2,
+      settleSeconds: 1,
+      runEverySeconds: 1,
+    },
   });
   const ward = new Ward({
     monitorIntervalMs: 1000,

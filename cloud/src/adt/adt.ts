@@ -2,9 +2,10 @@ import { BedId, GatewayId } from '@wardgate/shared';
 import { and, eq, isNull } from 'drizzle-orm';
 import { assignBed, currentBedOf, releaseBed, wardDisplayName } from '../beds/assignments.ts';
 import type { Db } from '../db/database.ts';
-import { bedAssignments, patients } from '../db/schema.ts';
+import { bedAssignments } from '../db/schema.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
 import type { FhirResource } from '../fhir/store/validate.ts';
+import { nameOf, readPatient } from '../patients/patient-record.ts';
 
 /** A request ADT refuses: `status` is the HTTP status, `code` a stable machine-readable reason. */
 export class AdtError extends Error {
@@ -175,9 +176,9 @@ async function bedLocation(store: ResourceStore, bed: BedRef): Promise<FhirResou
 }
 
 async function displayNameOf(db: Db, patientId: string): Promise<string> {
-  const [patient] = await db.select().from(patients).where(eq(patients.id, patientId));
+  const patient = await readPatient(db, patientId);
   if (!patient) throw new AdtError(404, 'unknown_patient', `no patient ${patientId}`);
-  return wardDisplayName(patient);
+  return wardDisplayName(nameOf(patient));
 }
 
 async function admittedBed(db: Db, patientId: string) {

@@ -9,7 +9,8 @@ import {
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { CloudBroker } from '../broker/broker.ts';
 import type { Db } from '../db/database.ts';
-import { bedAlarmSettings, bedAssignments, patients } from '../db/schema.ts';
+import { bedAlarmSettings, bedAssignments } from '../db/schema.ts';
+import { readPatient } from '../patients/patient-record.ts';
 
 export interface AssignBedInput {
   gatewayId: string;
@@ -29,7 +30,8 @@ export type BedAssignmentRow = typeof bedAssignments.$inferSelect;
  * patient the gateway ever receives.
  */
 export function wardDisplayName(patient: { given: string; family: string }): string {
-  return `${patient.given} ${patient.family[0]}.`;
+  const initial = patient.family ? `${patient.family[0]}.` : '';
+  return [patient.given, initial].filter(Boolean).join(' ') || 'Unnamed patient';
 }
 
 function checkBed(gatewayId: string, bedId: string): void {
@@ -45,11 +47,8 @@ export async function assignBed(db: Db, input: AssignBedInput): Promise<BedAssig
   if (displayName.length === 0 || displayName.length > 128)
     throw new Error('the display name must have 1 to 128 characters');
   return db.transaction(async (tx) => {
-    const patient = await tx
-      .select({ id: patients.id })
-      .from(patients)
-      .where(eq(patients.id, patientId));
-    if (patient.length === 0) throw new Error(`unknown patient ${patientId}`);
+    if (!(await readPatient(tx as unknown as Db, patientId)))
+      throw new Error(`unknown patient ${patientId}`);
     const open = await tx.select().from(bedAssignments).where(openAssignmentOf(gatewayId, bedId));
     for (const row of open) {
       if (row.fromTime > at) {

@@ -1,7 +1,7 @@
 import { GatewayId } from '@wardgate/shared';
-import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
-import { patients } from '../db/schema.ts';
+import { ResourceStore } from '../fhir/store/resource-store.ts';
+import { type Demographics, savePatient } from '../patients/patient-record.ts';
 import { assignBed, currentAssignments, wardDisplayName } from './assignments.ts';
 
 const FEMALE = [
@@ -50,14 +50,7 @@ const FAMILY = [
 
 export const MAX_DEMO_BEDS = 999;
 
-export interface DemoPatient {
-  id: string;
-  mrn: string;
-  family: string;
-  given: string;
-  gender: 'female' | 'male';
-  birthDate: string;
-}
+export type DemoPatient = Demographics;
 
 /** The i-th demo patient (1-based), always the same for the same i. */
 export function demoPatient(i: number): DemoPatient {
@@ -100,22 +93,13 @@ export async function seedDemo(
   const at = options.at ?? Date.now();
   const wanted = Array.from({ length: beds }, (_, i) => demoPatient(i + 1));
 
-  const existing = await db
-    .select({ id: patients.id })
-    .from(patients)
-    .where(
-      inArray(
-        patients.id,
-        wanted.map((p) => p.id),
-      ),
-    );
-  const known = new Set(existing.map((row) => row.id));
-  const missing = wanted.filter((p) => !known.has(p.id));
-  if (missing.length > 0) {
-    await db
-      .insert(patients)
-      .values(missing.map((p) => ({ ...p, lastUpdated: at })))
-      .onConflictDoNothing();
+  const store = new ResourceStore(db);
+  let patientsCreated = 0;
+  for (const patient of wanted) {
+    const current = await store.read('Patient', patient.id);
+    if (current && !current.deleted) continue;
+    await savePatient(db, patient);
+    patientsCreated++;
   }
 
   const current = new Map(
@@ -134,5 +118,5 @@ export async function seedDemo(
     });
     bedsAssigned++;
   }
-  return { patientsCreated: missing.length, bedsAssigned };
+  return { patientsCreated, bedsAssigned };
 }

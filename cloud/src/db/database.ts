@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { moveLegacyPatients } from '../patients/legacy-patients.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -38,6 +39,7 @@ export async function openDatabase(options: {
     pool.on('error', (error) => options.onIdleError?.(error));
     const db = drizzlePg(pool, { schema });
     await migratePg(db, { migrationsFolder });
+    await moveLegacyPatients(db as unknown as Db);
     const url = new URL(options.databaseUrl);
     return {
       db: db as unknown as Db,
@@ -49,6 +51,7 @@ export async function openDatabase(options: {
   const client = new PGlite(options.dataDir);
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder });
+  await moveLegacyPatients(db as unknown as Db);
   return {
     db: db as unknown as Db,
     describe: options.dataDir ? `pglite:${options.dataDir}` : 'pglite:memory',

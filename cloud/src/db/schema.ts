@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
@@ -64,7 +65,8 @@ export const readings = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.gatewayId, t.seq] }),
-    index('readings_patient_time').on(t.patientId, t.deviceTime),
+    // Trends and charting read one parameter of one patient over a time range.
+    index('readings_patient_parameter_time').on(t.patientId, t.parameter, t.deviceTime),
     index('readings_device_time').on(t.gatewayId, t.deviceId, t.deviceTime),
   ],
 );
@@ -118,22 +120,6 @@ export const gatewayStatus = pgTable('gateway_status', {
   receivedAt: epochMs('received_at').notNull(),
 });
 
-export const patients = pgTable(
-  'patients',
-  {
-    id: text('id').primaryKey(),
-    /** Medical record number, FHIR identifier with system MRN_SYSTEM. */
-    mrn: text('mrn').notNull(),
-    family: text('family').notNull(),
-    given: text('given').notNull(),
-    gender: text('gender').notNull(),
-    birthDate: text('birth_date').notNull(),
-    versionId: integer('version_id').notNull().default(1),
-    lastUpdated: epochMs('last_updated').notNull(),
-  },
-  (t) => [uniqueIndex('patients_mrn').on(t.mrn)],
-);
-
 /** Which patient lies in which bed of which gateway's ward, from when until when. */
 export const bedAssignments = pgTable(
   'bed_assignments',
@@ -152,6 +138,56 @@ export const bedAssignments = pgTable(
   (t) => [
     index('bed_assignments_bed').on(t.gatewayId, t.bedId, t.fromTime),
     index('bed_assignments_patient').on(t.patientId, t.toTime),
+  ],
+);
+
+/** How far charting has read each gateway's readings (contiguous seq, like ingest_cursors). */
+export const chartCursors = pgTable('chart_cursors', {
+  gatewayId: text('gateway_id').primaryKey(),
+  chartedSeq: bigint('charted_seq', { mode: 'number' }).notNull(),
+});
+
+/** Chart slots that have readings and are not charted yet (waiting for the slot to end). */
+export const chartPending = pgTable(
+  'chart_pending',
+  {
+    patientId: text('patient_id').notNull(),
+    parameter: text('parameter').notNull(),
+    slotStart: epochMs('slot_start').notNull(),
+    slotEnd: epochMs('slot_end').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.patientId, t.parameter, t.slotStart] }),
+    index('chart_pending_due').on(t.slotEnd),
+  ],
+);
+
+/**
+ * A critical value (LL / HH) in a patient's chart, open until a clinician acknowledges it. The
+ * id is also the id of the stored FHIR Flag that shows it.
+ */
+export const clinicalAlerts = pgTable(
+  'clinical_alerts',
+  {
+    id: text('id').primaryKey(),
+    patientId: text('patient_id').notNull(),
+    observationId: text('observation_id').notNull(),
+    parameter: text('parameter').notNull(),
+    value: doublePrecision('value').notNull(),
+    unit: text('unit').notNull(),
+    interpretation: text('interpretation').notNull(),
+    effectiveTime: epochMs('effective_time').notNull(),
+    raisedAt: epochMs('raised_at').notNull(),
+    acknowledgedAt: epochMs('acknowledged_at'),
+    acknowledgedBy: text('acknowledged_by'),
+    acknowledgeNote: text('acknowledge_note'),
+  },
+  (t) => [
+    index('clinical_alerts_patient').on(t.patientId, t.raisedAt),
+    // At most one open alert per patient and parameter.
+    uniqueIndex('clinical_alerts_open')
+      .on(t.patientId, t.parameter)
+      .where(sql`acknowledged_at is null`),
   ],
 );
 

@@ -4,6 +4,8 @@ export interface SearchPage<R> {
   /** Base URL of the FHIR endpoint, without a trailing slash. */
   base: string;
   resourceType: string;
+  /** Path of the search under `base` when it is not the type (an operation: Patient/1/$everything). */
+  path?: string;
   /** The accepted search parameters (no `_count`/`_offset`), in request order. */
   params: [string, string][];
   count: number;
@@ -32,7 +34,7 @@ export function searchsetBundle<R>(page: SearchPage<R>) {
     const pairs: [string, string][] = [...page.params, ['_count', String(count)]];
     if (pageOffset > 0) pairs.push([OFFSET_PARAM, String(pageOffset)]);
     const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
-    return `${base}/${resourceType}?${query.join('&')}`;
+    return `${base}/${page.path ?? resourceType}?${query.join('&')}`;
   };
   const link: BundleLink[] = [
     { relation: 'self', url: url(offset) },
@@ -47,7 +49,7 @@ export function searchsetBundle<R>(page: SearchPage<R>) {
   if (count > 0 && more) link.push({ relation: 'next', url: url(offset + count) });
   const entries = [
     ...page.resources.map((resource) => ({
-      fullUrl: `${base}/${resourceType}/${resource.id}`,
+      fullUrl: `${base}/${(resource as { resourceType?: string }).resourceType ?? resourceType}/${resource.id}`,
       resource,
       search: { mode: 'match' as const },
     })),

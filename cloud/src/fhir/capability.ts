@@ -1,53 +1,5 @@
-import { FLAG_SEARCH } from './flag.ts';
-import { OBSERVATION_SEARCH } from './observation.ts';
-import { PATIENT_SEARCH } from './patient.ts';
 import { searchParamsOf } from './search/definitions.ts';
-import type { ParamType, SearchSpec } from './search-params.ts';
-import { STORED_TYPES } from './store/validate.ts';
-
-/** Canonical SearchParameter definitions of the standard parameters this server implements. */
-const DEFINITIONS: Record<string, string> = {
-  'Observation.patient': 'http://hl7.org/fhir/SearchParameter/clinical-patient',
-  'Observation.subject': 'http://hl7.org/fhir/SearchParameter/Observation-subject',
-  'Observation.code': 'http://hl7.org/fhir/SearchParameter/clinical-code',
-  'Observation.date': 'http://hl7.org/fhir/SearchParameter/clinical-date',
-  'Observation.device': 'http://hl7.org/fhir/SearchParameter/Observation-device',
-  'Patient.identifier': 'http://hl7.org/fhir/SearchParameter/Patient-identifier',
-  'Patient.name': 'http://hl7.org/fhir/SearchParameter/Patient-name',
-  'Flag.patient': 'http://hl7.org/fhir/SearchParameter/clinical-patient',
-  'Flag.subject': 'http://hl7.org/fhir/SearchParameter/Flag-subject',
-  'Flag.date': 'http://hl7.org/fhir/SearchParameter/clinical-date',
-};
-
-const DOCUMENTATION: Record<string, string> = {
-  'Observation.date': 'Prefixes eq, ne, gt, lt, ge, le, sa, eb; dates without a time are UTC days.',
-  'Observation.code': 'LOINC (http://loinc.org) or MDC (urn:iso:std:iso:11073:10101) codes.',
-  'Observation.device': 'Device/{gatewayId}.{deviceId}',
-  'Flag.date': 'When the alarm was raised (period start); prefixes as Observation.date.',
-  'Flag.status': 'active (alarm not cleared) or inactive (cleared).',
-  _count: 'Page size, default 50, at most 1000.',
-  _lastUpdated: 'When the current version was written; prefixes as Observation.date.',
-  _sort: 'date, _lastUpdated; prefix "-" for descending; several keys comma-separated.',
-};
-
-function searchParams(spec: SearchSpec) {
-  const params: [string, ParamType | 'number' | 'special'][] = [
-    ...(Object.entries(spec.params) as [string, ParamType][]),
-    ['_count', 'number'],
-  ];
-  if (spec.sortKeys.length > 0) params.push(['_sort', 'special']);
-  return params.map(([name, type]) => {
-    const key = `${spec.resourceType}.${name}`;
-    const definition = DEFINITIONS[key];
-    const documentation = DOCUMENTATION[key] ?? DOCUMENTATION[name];
-    return {
-      name,
-      ...(definition && { definition }),
-      type,
-      ...(documentation && { documentation }),
-    };
-  });
-}
+import { READ_ONLY_TYPES, STORED_TYPES } from './store/validate.ts';
 
 /** The standard R4 parameters of a stored type, then the common ones. */
 function storedSearchParams(type: string) {
@@ -70,21 +22,12 @@ function storedSearchParams(type: string) {
 
 const PUBLISHED = new Date().toISOString();
 
-const STORED_INTERACTIONS = [
-  'read',
-  'vread',
-  'update',
-  'patch',
-  'delete',
-  'history-instance',
-  'history-type',
-  'create',
-  'search-type',
-] as const;
+const READ_INTERACTIONS = ['read', 'vread', 'history-instance', 'history-type', 'search-type'];
+const WRITE_INTERACTIONS = ['create', 'update', 'patch', 'delete'];
 
 /**
- * Exactly what this API implements: read and search on Observation, Patient and Flag (from device
- * data), and the versioned interactions on the stored resource types.
+ * Exactly what this API implements: the versioned interactions and search on every stored type;
+ * AuditEvent is read and search only (the audit trail writes it).
  */
 export function capabilityStatement(base: string) {
   return {
@@ -104,21 +47,29 @@ export function capabilityStatement(base: string) {
           'Searches page by offset: follow the Bundle next/previous links. Unknown search ' +
           'parameters are rejected (strict handling).',
         resource: [
-          ...[OBSERVATION_SEARCH, PATIENT_SEARCH, FLAG_SEARCH].map((spec) => ({
-            type: spec.resourceType,
-            interaction: [{ code: 'read' }, { code: 'search-type' }],
-            searchParam: searchParams(spec),
-          })),
-          ...STORED_TYPES.map((type) => ({
-            type,
-            interaction: STORED_INTERACTIONS.map((code) => ({ code })),
-            versioning: 'versioned-update',
-            readHistory: true,
-            updateCreate: true,
-            conditionalCreate: true,
-            conditionalDelete: 'not-supported',
-            searchParam: storedSearchParams(type),
-          })),
+          ...STORED_TYPES.map((type) => {
+            const readOnly = READ_ONLY_TYPES.has(type);
+            return {
+              type,
+              interaction: [...READ_INTERACTIONS, ...(readOnly ? [] : WRITE_INTERACTIONS)].map(
+                (code) => ({ code }),
+              ),
+              versioning: 'versioned-update',
+              readHistory: true,
+              updateCreate: !readOnly,
+              conditionalCreate: !readOnly,
+              conditionalDelete: 'not-supported',
+              searchParam: storedSearchParams(type),
+              ...(type === 'Patient' && {
+                operation: [
+                  {
+                    name: 'everything',
+                    definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+                  },
+                ],
+              }),
+            };
+          }),
         ],
       },
     ],

@@ -16,35 +16,16 @@
  */
 import { createHash } from 'node:crypto';
 import { termFor } from '@wardgate/shared';
-import { and, eq, like, or, type SQL, sql } from 'drizzle-orm';
-import {
-  type ActorAt,
-  type Alarm,
-  activeCondition,
-  countAlarms,
-  findAlarms,
-  loadAlarms,
-  raisedEvent,
-} from '../alarms/queries.ts';
-import { NOTHING } from '../db/conditions.ts';
+import { type ActorAt, type Alarm, type AlarmEventRow, loadAlarms } from '../alarms/queries.ts';
 import type { Db } from '../db/database.ts';
 import { MDC_SYSTEM } from './observation.ts';
-import { SearchParamError } from './operation-outcome.ts';
-import {
-  dateCondition,
-  orValues,
-  type ParsedSearch,
-  parseDate,
-  parseToken,
-  patientCondition,
-  type SearchSpec,
-} from './search-params.ts';
+import { ResourceStore } from './store/resource-store.ts';
+import type { FhirResource } from './store/validate.ts';
 
 export const FLAG_CATEGORY_SYSTEM = 'urn:wardgate:flag-category';
 export const ALARM_CONDITION_SYSTEM = 'urn:wardgate:alarm-condition';
 export const ALARM_IDENTIFIER_SYSTEM = 'urn:wardgate:alarm';
 export const BED_IDENTIFIER_SYSTEM = 'urn:wardgate:bed';
-export const FLAG_STATUS_SYSTEM = 'http://hl7.org/fhir/flag-status';
 const EXTENSION_BASE = 'urn:wardgate:fhir:StructureDefinition';
 export const ALARM_EXTENSION = {
   priority: `${EXTENSION_BASE}/alarm-priority`,
@@ -58,12 +39,6 @@ export const ALARM_EXTENSION = {
   acknowledged: `${EXTENSION_BASE}/alarm-acknowledged`,
   silenced: `${EXTENSION_BASE}/alarm-silenced`,
 } as const;
-
-export const FLAG_SEARCH: SearchSpec = {
-  resourceType: 'Flag',
-  params: { patient: 'reference', subject: 'reference', status: 'token', date: 'date' },
-  sortKeys: [],
-};
 
 interface Extension {
   url: string;
@@ -82,7 +57,6 @@ interface Extension {
 export interface Flag {
   resourceType: 'Flag';
   id: string;
-  meta: { lastUpdated: string };
   extension: Extension[];
   identifier: { system: string; value: string }[];
   status: 'active' | 'inactive';
@@ -150,7 +124,6 @@ export function flagFromAlarm(alarm: Alarm): Flag {
   return {
     resourceType: 'Flag',
     id: flagId(alarm.gatewayId, alarm.alarmId),
-    meta: { lastUpdated: iso(alarm.updatedAt) },
     extension,
     identifier: [{ system: ALARM_IDENTIFIER_SYSTEM, value: `${alarm.gatewayId}/${alarm.alarmId}` }],
     status: alarm.active ? 'active' : 'inactive',
@@ -199,77 +172,16 @@ function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 
-export async function readFlag(db: Db, id: string): Promise<Flag | undefined> {
-  const dot = id.indexOf('.');
-  if (dot <= 0) return undefined;
-  const gatewayId = id.slice(0, dot);
-  const rest = id.slice(dot + 1);
-  const r = raisedEvent;
-  const candidates: SQL[] = [eq(r.alarmId, rest)];
-  const hashed = /^(.*)\.[0-9a-f]{16}$/.exec(rest);
-  // The readable part kept the id's length in characters, '-' standing for any character.
-  if (hashed) candidates.push(like(r.alarmId, `${hashed[1].replaceAll('-', '_')}%`));
-  const rows = await db
-    .select({ gatewayId: r.gatewayId, alarmId: r.alarmId })
-    .from(r)
-    .where(and(eq(r.transition, 'raised'), eq(r.gatewayId, gatewayId), or(...candidates)));
-  const match = rows.find((row) => flagId(row.gatewayId, row.alarmId) === id);
-  if (!match) return undefined;
-  const [alarm] = await loadAlarms(db, [match]);
-  return alarm && flagFromAlarm(alarm);
-}
-
-/** Oldest raised first; `date` is the period start (when the alarm was raised). */
-export async function searchFlags(
+/**
+ * Writes the current state of these alarms as their stored Flags (a new version each), in the
+ * caller's transaction: ingest calls it for the alarms an envelope batch changed.
+ */
+export async function writeAlarmFlags(
   db: Db,
-  search: ParsedSearch,
-): Promise<{ total: number; resources: Flag[] }> {
-  const where: SQL[] = [];
-  for (const [param, values] of search.filters) {
-    for (const value of values) where.push(conditionFor(db, param, orValues(param, value)));
+  changed: readonly Pick<AlarmEventRow, 'gatewayId' | 'alarmId'>[],
+): Promise<void> {
+  const store = new ResourceStore(db);
+  for (const alarm of await loadAlarms(db, changed)) {
+    await store.update(flagFromAlarm(alarm) as unknown as FhirResource);
   }
-  const filter = { where };
-  const total = await countAlarms(db, filter);
-  if (search.count === 0) return { total, resources: [] };
-  const page = await findAlarms(db, filter, {
-    order: 'oldest',
-    limit: search.count,
-    offset: search.offset,
-  });
-  return { total, resources: page.alarms.map(flagFromAlarm) };
-}
-
-function conditionFor(db: Db, param: string, alternatives: string[]): SQL {
-  const r = raisedEvent;
-  switch (param) {
-    case 'patient':
-    case 'subject':
-      return patientCondition(r.patientId, param, alternatives);
-    case 'status': {
-      const wanted = new Set(alternatives.map((a) => statusOf(param, a)));
-      if (wanted.has('active') && wanted.has('inactive')) return sql`true`;
-      if (wanted.has('active')) return activeCondition(db, true);
-      if (wanted.has('inactive')) return activeCondition(db, false);
-      return NOTHING;
-    }
-    case 'date':
-      return (
-        or(...alternatives.map((a) => dateCondition(raisedEvent.time, parseDate(param, a)))) ??
-        NOTHING
-      );
-    default:
-      throw new Error(`flag search parameter "${param}" has no SQL translation`);
-  }
-}
-
-/** Flag statuses: ours are active or inactive; entered-in-error is valid but never present. */
-function statusOf(param: string, alternative: string): 'active' | 'inactive' | 'none' {
-  const { system, code } = parseToken(param, alternative);
-  if (system !== undefined && system !== FLAG_STATUS_SYSTEM) return 'none';
-  if (code === 'active' || code === 'inactive') return code;
-  if (code === 'entered-in-error') return 'none';
-  throw new SearchParamError(
-    param,
-    `"${code}" is not a Flag status (active, inactive, entered-in-error)`,
-  );
 }

@@ -3,33 +3,26 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../db/database.ts';
 import { searchsetBundle } from './bundle.ts';
 import { capabilityStatement } from './capability.ts';
-import { FLAG_SEARCH, readFlag, searchFlags } from './flag.ts';
-import { OBSERVATION_SEARCH, readObservation, searchObservations } from './observation.ts';
+import { patientEverything } from './everything.ts';
 import { FhirError, fhirJson, operationOutcome } from './operation-outcome.ts';
-import { PATIENT_SEARCH, readPatient, searchPatients } from './patient.ts';
-import { formPairs, queryPairs } from './request.ts';
-import { type ParsedSearch, parseSearch, type SearchSpec } from './search-params.ts';
+import { parametersPairs, queryPairs } from './request.ts';
 import { storedResourceRoutes } from './store/routes.ts';
 import { processBundle } from './store/transaction.ts';
-import { parseJson, STORED_TYPES } from './store/validate.ts';
+import { type FhirResource, parseJson, STORED_TYPES } from './store/validate.ts';
 
 export interface FhirAppOptions {
   /** Absolute base URL the API is reached at (e.g. https://host/fhir/R4); else from each request. */
   baseUrl?: string;
 }
 
-type Search<R> = (db: Db, search: ParsedSearch) => Promise<{ total: number; resources: R[] }>;
-type Read<R> = (db: Db, id: string) => Promise<R | undefined>;
-
 /** Largest request body (a Binary or DocumentReference with its data inline included). */
 const MAX_BODY_BYTES = 8 * 1048576;
 
-const ownRoute = new RegExp(`/(metadata|Observation|Patient|Flag|${STORED_TYPES.join('|')})(/|$)`);
+const ownRoute = new RegExp(`/(metadata|${STORED_TYPES.join('|')})(/|$)`);
 
 /**
- * The FHIR R4 API: read and search on Observation (from device readings), Patient and Flag (from
- * alarms); the versioned interactions, search, batch and transaction on the stored types;
- * CapabilityStatement. JSON only. Mount it at `/fhir/R4`; Bundle links are absolute URLs under
+ * The FHIR R4 API: the versioned interactions, search, batch and transaction on the stored types,
+ * Patient/$everything, CapabilityStatement. JSON only. Mount it at `/fhir/R4`; Bundle links are absolute URLs under
  * `baseUrl`.
  */
 
@@ -58,6 +51,27 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   );
   app.use('*', jsonOnly);
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
+  const everything = async (c: Context, pairs: [string, string][]) => {
+    const id = c.req.param('id') as string;
+    const page = await patientEverything(db, id, pairs);
+    return fhirJson(
+      c,
+      searchsetBundle({
+        base: baseOf(c),
+        resourceType: 'Patient',
+        path: `Patient/${id}/$everything`,
+        params: page.linkParams,
+        count: page.count,
+        offset: page.offset,
+        total: page.total,
+        resources: page.resources as (FhirResource & { id: string })[],
+      }),
+    );
+  };
+  app.get('/Patient/:id/$everything', (c) => everything(c, queryPairs(c)));
+  app.post('/Patient/:id/$everything', async (c) =>
+    everything(c, [...queryPairs(c), ...(await parametersPairs(c))]),
+  );
   storedResourceRoutes(app, db, baseOf);
   app.post('/', async (c) =>
     fhirJson(
@@ -66,50 +80,7 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
     ),
   );
 
-  const resources: { spec: SearchSpec; search: Search<{ id: string }>; read: Read<unknown> }[] = [
-    { spec: OBSERVATION_SEARCH, search: searchObservations, read: readObservation },
-    { spec: PATIENT_SEARCH, search: searchPatients, read: readPatient },
-    { spec: FLAG_SEARCH, search: searchFlags, read: readFlag },
-  ];
-  for (const { spec, search, read } of resources) {
-    const type = spec.resourceType;
-    app.get(`/${type}`, (c) => runSearch(c, spec, search, queryPairs(c)));
-    app.post(`/${type}/_search`, async (c) =>
-      runSearch(c, spec, search, [...queryPairs(c), ...(await formPairs(c))]),
-    );
-    app.all(`/${type}/_search`, methodNotAllowed('POST'));
-    app.get(`/${type}/:id`, async (c) => {
-      const id = c.req.param('id');
-      const resource = await read(db, id);
-      if (resource === undefined) {
-        throw new FhirError(404, 'not-found', `${type}/${id} is not known`);
-      }
-      return fhirJson(c, resource);
-    });
-    app.all(`/${type}`, methodNotAllowed('GET, HEAD'));
-    app.all(`/${type}/:id`, methodNotAllowed('GET, HEAD'));
-  }
   app.all('/metadata', methodNotAllowed('GET, HEAD'));
-
-  async function runSearch<R extends { id: string }>(
-    c: Context,
-    spec: SearchSpec,
-    search: Search<R>,
-    pairs: [string, string][],
-  ): Promise<Response> {
-    const parsed = parseSearch(pairs, spec);
-    const { total, resources } = await search(db, parsed);
-    const bundle = searchsetBundle({
-      base: baseOf(c),
-      resourceType: spec.resourceType,
-      params: parsed.linkParams,
-      count: parsed.count,
-      offset: parsed.offset,
-      total,
-      resources,
-    });
-    return fhirJson(c, bundle);
-  }
 
   app.notFound((c) =>
     fhirJson(
@@ -158,7 +129,7 @@ function methodNotAllowed(allow: string) {
       c,
       operationOutcome(
         'not-supported',
-        `${c.req.method} is not allowed on ${new URL(c.req.url).pathname} (allowed: ${allow}); this API is read-only`,
+        `${c.req.method} is not allowed on ${new URL(c.req.url).pathname} (allowed: ${allow})`,
       ),
       405,
       { Allow: allow },

@@ -21,3 +21,30 @@ export async function formPairs(c: Context): Promise<[string, string][]> {
   }
   return [...new URLSearchParams(await c.req.text())];
 }
+
+/**
+ * The parameters of an operation invoked by POST: a `Parameters` resource (or no body), each
+ * `parameter` with a primitive value[x] as a name/value pair.
+ */
+export async function parametersPairs(c: Context): Promise<[string, string][]> {
+  const text = await c.req.text();
+  if (text.trim() === '') return [];
+  let body: { resourceType?: string; parameter?: Record<string, unknown>[] };
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new FhirError(400, 'structure', `Body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (body?.resourceType !== 'Parameters')
+    throw new FhirError(400, 'invalid', 'an operation takes a Parameters resource as its body');
+  return (body.parameter ?? []).map((p, i) => {
+    const value = Object.entries(p).find(([key]) => key.startsWith('value'))?.[1];
+    if (typeof p.name !== 'string' || !['string', 'number', 'boolean'].includes(typeof value))
+      throw new FhirError(
+        400,
+        'invalid',
+        `Parameters.parameter[${i}]: a name and a primitive value`,
+      );
+    return [p.name, String(value)];
+  });
+}

@@ -3,94 +3,14 @@ import { NOTHING } from '../db/conditions.ts';
 import { SearchParamError } from './operation-outcome.ts';
 
 /**
- * Parsing and validation of FHIR search parameters (strict handling: an unknown parameter, a
- * modifier the server does not support, or a malformed value is a 400 naming the parameter).
- * Parameters with an empty value are ignored, as the FHIR search spec says.
+ * Parsing of FHIR search parameter values (strict handling: a malformed value is a 400 naming the
+ * parameter); search/execute.ts applies them.
  */
 
 export const DEFAULT_COUNT = 50;
 export const MAX_COUNT = 1000;
 /** Offset paging; only ever set by the server in the links it returns. */
 export const OFFSET_PARAM = '_offset';
-
-export type ParamType = 'reference' | 'token' | 'date' | 'string';
-
-export interface SearchSpec {
-  resourceType: string;
-  params: Readonly<Record<string, ParamType>>;
-  /** Keys `_sort` accepts (without the '-' prefix); none means `_sort` is not supported. */
-  sortKeys: readonly string[];
-}
-
-export interface SortKey {
-  key: string;
-  descending: boolean;
-}
-
-export interface ParsedSearch {
-  /** Parameter name → its values, one per occurrence (occurrences AND, commas inside OR). */
-  filters: Map<string, string[]>;
-  /** The accepted filter and `_sort` parameters in request order, for the Bundle links. */
-  linkParams: [string, string][];
-  count: number;
-  offset: number;
-  sort: SortKey[];
-}
-
-export function parseSearch(pairs: Iterable<[string, string]>, spec: SearchSpec): ParsedSearch {
-  const parsed: ParsedSearch = {
-    filters: new Map(),
-    linkParams: [],
-    count: DEFAULT_COUNT,
-    offset: 0,
-    sort: [],
-  };
-  const seenSingletons = new Set<string>();
-  for (const [name, value] of pairs) {
-    if (value === '') continue;
-    const [base, modifier] = splitModifier(name);
-    if (modifier !== undefined && (Object.hasOwn(spec.params, base) || isResultParam(base, spec))) {
-      throw new SearchParamError(name, `modifier ":${modifier}" is not supported`, 'not-supported');
-    }
-    if (isResultParam(name, spec)) {
-      if (seenSingletons.has(name)) throw new SearchParamError(name, 'may appear only once');
-      seenSingletons.add(name);
-      if (name === '_count') parsed.count = parseCount(value);
-      else if (name === OFFSET_PARAM) parsed.offset = parseOffset(value);
-      else {
-        parsed.sort = parseSort(value, spec.sortKeys);
-        parsed.linkParams.push([name, value]);
-      }
-      continue;
-    }
-    if (!Object.hasOwn(spec.params, name)) {
-      const known = [...Object.keys(spec.params), ...resultParams(spec)].join(', ');
-      throw new SearchParamError(
-        name,
-        `unknown parameter for ${spec.resourceType} (supported: ${known})`,
-        'not-supported',
-      );
-    }
-    const values = parsed.filters.get(name) ?? [];
-    values.push(value);
-    parsed.filters.set(name, values);
-    parsed.linkParams.push([name, value]);
-  }
-  return parsed;
-}
-
-function resultParams(spec: SearchSpec): string[] {
-  return spec.sortKeys.length > 0 ? ['_count', '_sort'] : ['_count'];
-}
-
-function isResultParam(name: string, spec: SearchSpec): boolean {
-  return name === OFFSET_PARAM || resultParams(spec).includes(name);
-}
-
-function splitModifier(name: string): [string, string | undefined] {
-  const colon = name.indexOf(':');
-  return colon < 0 ? [name, undefined] : [name.slice(0, colon), name.slice(colon + 1)];
-}
 
 /** `_count`: a page size, at most MAX_COUNT. */
 export function parseCount(value: string): number {
@@ -106,24 +26,6 @@ export function parseOffset(value: string): number {
     throw new SearchParamError(OFFSET_PARAM, `"${value}" is not an integer ≥ 0`);
   }
   return offset;
-}
-
-function parseSort(value: string, keys: readonly string[]): SortKey[] {
-  const sort: SortKey[] = [];
-  for (const part of value.split(',')) {
-    const descending = part.startsWith('-');
-    const key = descending ? part.slice(1) : part;
-    if (!keys.includes(key)) {
-      throw new SearchParamError(
-        '_sort',
-        `cannot sort by "${key}" (supported: ${keys.join(', ')})`,
-      );
-    }
-    if (sort.some((s) => s.key === key))
-      throw new SearchParamError('_sort', `"${key}" given twice`);
-    sort.push({ key, descending });
-  }
-  return sort;
 }
 
 /** Splits on `separator` where it is not escaped by a backslash; escapes stay in the parts. */
@@ -171,34 +73,6 @@ export function parseToken(param: string, alternative: string): TokenValue {
     throw new SearchParamError(param, `"${alternative}" has no code after "|"`);
   }
   return { system: unescapeValue(system), code: unescapeValue(code) };
-}
-
-/**
- * The id a reference value points at when it is of `type` (`Type/id`, `id`, or an absolute URL
- * ending in `/Type/id`); undefined when it references another resource type.
- */
-export function parseReference(
-  param: string,
-  alternative: string,
-  type: string,
-): string | undefined {
-  const value = unescapeValue(alternative);
-  const segments = value.split('/');
-  if (segments.length === 1) return checkId(param, value);
-  const [resourceType, id] = segments.slice(-2);
-  if (segments.length > 2 && !/^https?:$/.test(segments[0])) {
-    throw new SearchParamError(param, `"${value}" is not a reference (Type/id or an absolute URL)`);
-  }
-  if (!/^[A-Z][A-Za-z]+$/.test(resourceType)) {
-    throw new SearchParamError(param, `"${value}" has no resource type before the id`);
-  }
-  if (resourceType !== type) return undefined;
-  return checkId(param, id);
-}
-
-function checkId(param: string, id: string): string {
-  if (id === '') throw new SearchParamError(param, 'empty reference id');
-  return id;
 }
 
 /** A parsed `date` alternative: the prefix and the half-open range [start, end) in epoch ms. */
@@ -310,12 +184,4 @@ export function dateCondition(t: SQLWrapper, { prefix, start, end }: DateValue):
     case 'le':
       return lt(t, end);
   }
-}
-
-/** `patient` / `subject`: rows whose patient column holds one of the referenced Patients. */
-export function patientCondition(column: Column, param: string, alternatives: string[]): SQL {
-  const ids = alternatives
-    .map((a) => parseReference(param, a, 'Patient'))
-    .filter((id) => id !== undefined);
-  return ids.length > 0 ? inArray(column, ids) : NOTHING;
 }

@@ -16,6 +16,7 @@ import type { BedDirectory } from '../beds/assignments.ts';
 import type { CloudBroker } from '../broker/broker.ts';
 import type { Db } from '../db/database.ts';
 import { alarmEvents, gatewayStatus, ingestCursors, ingestRejections } from '../db/schema.ts';
+import { writeAlarmFlags } from '../fhir/flag.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { alarmRows, insertReadings, readingRows } from './rows.ts';
@@ -197,14 +198,21 @@ export class Ingest {
         const rows = envelopes.flatMap((e) =>
           e.stream === 'alarms' ? alarmRows(e, patientAt, receivedAt) : [],
         );
+        const changed = new Set<string>();
         for (let i = 0; i < rows.length; i += ALARMS_PER_STATEMENT) {
           const stored = await tx
             .insert(alarmEvents)
             .values(rows.slice(i, i + ALARMS_PER_STATEMENT))
             .onConflictDoNothing({ target: [alarmEvents.gatewayId, alarmEvents.seq] })
-            .returning({ seq: alarmEvents.seq });
+            .returning({ alarmId: alarmEvents.alarmId });
           inserted += stored.length;
+          for (const { alarmId } of stored) changed.add(alarmId);
         }
+        // The FHIR Flags of the alarms move with their transitions, in the same transaction.
+        await writeAlarmFlags(
+          tx as unknown as Db,
+          [...changed].map((alarmId) => ({ gatewayId, alarmId })),
+        );
       }
       const cursorOf = and(
         eq(ingestCursors.gatewayId, gatewayId),

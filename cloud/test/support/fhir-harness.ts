@@ -28,6 +28,9 @@ export function fhirHarness(suite: Test, target: TestDatabaseTarget) {
     get app() {
       return app;
     },
+    get db() {
+      return database.db;
+    },
     async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
       const res = await app.request(`${FHIR_BASE}${path}`, {
         method,

@@ -52,12 +52,33 @@ export function searchParamsOf(resourceType: string): ReadonlyMap<string, Search
   return byType.get(resourceType) ?? new Map();
 }
 
+/**
+ * Parameters R4 lacks that a ward needs, defined the way a server adds its own SearchParameter
+ * resources: R4 Flag has no `status` or `category` search, so "open alerts" could not be asked.
+ */
+const WARDGATE_PARAMS: SearchParameterResource[] = [
+  {
+    url: 'urn:wardgate:fhir:SearchParameter/Flag-status',
+    code: 'status',
+    base: ['Flag'],
+    type: 'token',
+    expression: 'Flag.status',
+  },
+  {
+    url: 'urn:wardgate:fhir:SearchParameter/Flag-category',
+    code: 'category',
+    base: ['Flag'],
+    type: 'token',
+    expression: 'Flag.category',
+  },
+];
+
 function loadDefinitions(): Map<string, Map<string, SearchParamDef>> {
   const bundle = readJson('fhir/r4/search-parameters.json') as {
     entry: { resource: SearchParameterResource }[];
   };
   const out = new Map<string, Map<string, SearchParamDef>>();
-  for (const { resource: p } of bundle.entry) {
+  for (const p of [...bundle.entry.map((e) => e.resource), ...WARDGATE_PARAMS]) {
     if (!INDEXED.includes(p.type) || !p.expression) continue;
     for (const base of p.base) {
       const expression = partsFor(p.expression, base);

@@ -1,7 +1,7 @@
 import fastJsonPatch from 'fast-json-patch';
 import { FhirError } from '../operation-outcome.ts';
 import type { ResourceStore, StoredVersion } from './resource-store.ts';
-import { checkResource, type FhirResource } from './validate.ts';
+import { checkResource, type FhirResource, READ_ONLY_TYPES } from './validate.ts';
 
 // The interactions on stored resources, shared by the REST routes and Bundle entries.
 
@@ -51,6 +51,16 @@ export async function patchInteraction(
   const patched = patchResource(current, operations);
   const match = ifMatch ?? Number(current.meta?.versionId);
   return updateInteraction(store, type, id, patched, match);
+}
+
+/** 405 for the types the API serves read-only. */
+export function checkWritable(type: string): void {
+  if (READ_ONLY_TYPES.has(type))
+    throw new FhirError(
+      405,
+      'not-supported',
+      `${type} is read-only here: only the server writes it`,
+    );
 }
 
 /** A current version that exists and is not deleted, else 404 / 410 Gone. */

@@ -35,6 +35,22 @@ export class ResourceStore {
   }
 
   /**
+   * Stores `resource` under the id it has, unless that id exists (then undefined): for ids a
+   * writer derives from what the resource is about, so writing it twice is harmless.
+   */
+  async createIfAbsent(
+    resource: FhirResource & { id: string },
+  ): Promise<StoredVersion | undefined> {
+    if (await this.read(resource.resourceType, resource.id)) return undefined;
+    const version = stamp(resource, resource.id, 1, 'create');
+    const written = await writeVersion(this.db, version, 'new').catch((error) => {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    });
+    return written ? version : undefined;
+  }
+
+  /**
    * Replaces the resource `type/id` (creating it when the id is new: FHIR update-as-create).
    * `ifMatch` is the version the client last saw (If-Match); another current version is 412.
    */

@@ -1,10 +1,10 @@
 import type { Context, Hono } from 'hono';
 import type { Db } from '../../db/database.ts';
 import { searchsetBundle } from '../bundle.ts';
-import { FhirError, fhirJson } from '../operation-outcome.ts';
+import { FhirError, fhirJson, operationOutcome, SearchParamError } from '../operation-outcome.ts';
 import { formPairs, queryPairs } from '../request.ts';
 import { searchStored } from '../search/execute.ts';
-import { parseSearch, type SearchSpec } from '../search-params.ts';
+import { DEFAULT_COUNT, OFFSET_PARAM, parseCount, parseOffset } from '../search-params.ts';
 import {
   createInteraction,
   parseIfMatch,
@@ -13,13 +13,7 @@ import {
   updateInteraction,
 } from './interactions.ts';
 import { ResourceStore, type StoredVersion } from './resource-store.ts';
-import { type FhirResource, parseJson, STORED_TYPES } from './validate.ts';
-
-const HISTORY_SPEC = (resourceType: string): SearchSpec => ({
-  resourceType,
-  params: {},
-  sortKeys: [],
-});
+import { type FhirResource, parseJson, READ_ONLY_TYPES, STORED_TYPES } from './validate.ts';
 
 /**
  * read, vread, create (with If-None-Exist), update (with If-Match), JSON Patch, delete and
@@ -50,19 +44,8 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
       search(c, [...queryPairs(c), ...(await formPairs(c))]),
     );
 
-    app.post(`/${type}`, async (c) => {
-      const body = parseJson(await c.req.text(), 'Body');
-      const { status, version } = await createInteraction(
-        store,
-        type,
-        body,
-        c.req.header('if-none-exist'),
-      );
-      return versionResponse(c, baseOf(c), version, status);
-    });
-
     app.get(`/${type}/_history`, async (c) => {
-      const page = historyPage(c, type);
+      const page = historyPage(c);
       const { total, versions } = await store.history({ type, ...page });
       return fhirJson(c, historyBundle(baseOf(c), `${type}/_history`, page, total, versions));
     });
@@ -74,7 +57,7 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
 
     app.get(`/${type}/:id/_history`, async (c) => {
       const id = c.req.param('id');
-      const page = historyPage(c, type);
+      const page = historyPage(c);
       const { total, versions } = await store.history({ type, id, ...page });
       if (total === 0) throw new FhirError(404, 'not-found', `${type}/${id} is not known`);
       return fhirJson(c, historyBundle(baseOf(c), `${type}/${id}/_history`, page, total, versions));
@@ -87,6 +70,21 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
         ? await store.vread(type, id, versionId)
         : undefined;
       return versionResponse(c, baseOf(c), present(type, `${id}/_history/${vid}`, version), 200);
+    });
+
+    if (READ_ONLY_TYPES.has(type)) {
+      readOnlyRoutes(app, type);
+      continue;
+    }
+    app.post(`/${type}`, async (c) => {
+      const body = parseJson(await c.req.text(), 'Body');
+      const { status, version } = await createInteraction(
+        store,
+        type,
+        body,
+        c.req.header('if-none-exist'),
+      );
+      return versionResponse(c, baseOf(c), version, status);
     });
 
     app.put(`/${type}/:id`, async (c) => {
@@ -130,6 +128,18 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
   }
 }
 
+/** Writes on a read-only type: 405 with the methods it has. */
+function readOnlyRoutes(app: Hono, type: string): void {
+  const refuse = (c: Context) =>
+    fhirJson(
+      c,
+      operationOutcome('not-supported', `${type} is read-only here: only the server writes it`),
+      405,
+      { Allow: 'GET, HEAD' },
+    );
+  app.on(['POST', 'PUT', 'PATCH', 'DELETE'], [`/${type}`, `/${type}/:id`], refuse);
+}
+
 function versionResponse(c: Context, base: string, version: StoredVersion, status: 200 | 201) {
   const { resourceType, id, versionId, lastUpdated } = version;
   const headers: Record<string, string> = {
@@ -146,24 +156,28 @@ interface HistoryPage {
   offset: number;
 }
 
-function historyPage(c: Context, type: string): HistoryPage {
-  const pairs = queryPairs(c);
-  const since = pairs.find(([k]) => k === '_since')?.[1];
-  const parsed = parseSearch(
-    pairs.filter(([k]) => k !== '_since'),
-    HISTORY_SPEC(type),
-  );
-  let sinceMs: number | undefined;
-  if (since !== undefined) {
-    sinceMs = Date.parse(since);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(since) || Number.isNaN(sinceMs))
-      throw new FhirError(
-        400,
-        'invalid',
-        `_since must be an instant (YYYY-MM-DDThh:mm:ssZ), got ${since}`,
+function historyPage(c: Context): HistoryPage {
+  const page: HistoryPage = { count: DEFAULT_COUNT, offset: 0 };
+  for (const [name, value] of queryPairs(c)) {
+    if (value === '') continue;
+    if (name === '_count') page.count = parseCount(value);
+    else if (name === OFFSET_PARAM) page.offset = parseOffset(value);
+    else if (name === '_since') {
+      page.since = Date.parse(value);
+      if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(page.since))
+        throw new FhirError(
+          400,
+          'invalid',
+          `_since must be an instant (YYYY-MM-DDThh:mm:ssZ), got ${value}`,
+        );
+    } else
+      throw new SearchParamError(
+        name,
+        'unknown parameter for a history (supported: _count, _since)',
+        'not-supported',
       );
   }
-  return { since: sinceMs, count: parsed.count, offset: parsed.offset };
+  return page;
 }
 
 function historyBundle(

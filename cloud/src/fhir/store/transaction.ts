@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.ts';
 import { FhirError, operationOutcome } from '../operation-outcome.ts';
 import { searchStored } from '../search/execute.ts';
 import {
+  checkWritable,
   createInteraction,
   type Outcome,
   parseIfMatch,
@@ -163,6 +164,7 @@ async function runEntry(
   if (rest.length > 0)
     throw new FhirError(400, 'not-supported', `request.url "${url}" is not supported`);
   const ifMatch = parseIfMatch(entry.request?.ifMatch);
+  if (method !== 'GET') checkWritable(type);
   switch (method) {
     case 'POST': {
       // A transaction pre-assigns the id (for references); createInteraction would drop it.

@@ -8,8 +8,11 @@ export interface FhirResource {
   [element: string]: unknown;
 }
 
-/** Resource types kept in the versioned store (Observation, Patient and Flag come from device data). */
+/** Resource types kept in the versioned store. */
 export const STORED_TYPES = [
+  'Patient',
+  'Observation',
+  'Flag',
   'Practitioner',
   'PractitionerRole',
   'Organization',
@@ -26,7 +29,11 @@ export const STORED_TYPES = [
   'Slot',
   'DocumentReference',
   'Binary',
+  'AuditEvent',
 ] as const;
+
+/** Stored types the FHIR API serves read-only: the audit trail writes AuditEvents itself. */
+export const READ_ONLY_TYPES: ReadonlySet<string> = new Set(['AuditEvent']);
 
 /** FHIR id: 1–64 of A–Z a–z 0–9 - . */
 export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
