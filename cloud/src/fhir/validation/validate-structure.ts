@@ -71,7 +71,7 @@ function validateObject(
       continue;
     }
     const item = value[key];
-    const elementType = present.typeOf(key);
+    const elementType = typeOfKey(element, key);
     const many = element.max !== '1' && element.max !== '0';
     if (element.max === '0') {
       problems.push({
@@ -100,10 +100,10 @@ function validateObject(
         path: `${location}.${key}`,
         message: `needs at least ${element.min} values`,
       });
-    items.forEach((one, i) => {
+    for (let i = 0; i < items.length; i++) {
       const at = many ? `${location}.${key}[${i}]` : `${location}.${key}`;
-      validateValue(defs, type, element, elementType, one, at, problems);
-    });
+      validateValue(defs, type, element, elementType, items[i], at, problems);
+    }
   }
   for (const key of Object.keys(value)) {
     if (claimed.has(key) || key === 'fhir_comments') continue;
@@ -112,28 +112,51 @@ function validateObject(
   }
 }
 
+interface ElementKeys {
+  /** [JSON key, type, extension key]: one for a plain element, one per type for `value[x]`. */
+  keys: [string, string, string][];
+}
+
+const keysOfElement = new WeakMap<ElementDef, ElementKeys>();
+
+/** The JSON keys an element can take, computed once per definition. */
+function elementKeys(element: ElementDef): ElementKeys {
+  let cached = keysOfElement.get(element);
+  if (!cached) {
+    const prefix = element.name.slice(0, -3);
+    cached = {
+      keys: element.name.endsWith('[x]')
+        ? element.types.map((t) => {
+            const key = prefix + t[0].toUpperCase() + t.slice(1);
+            return [key, t, `_${key}`];
+          })
+        : [[element.name, element.types[0], `_${element.name}`]],
+    };
+    keysOfElement.set(element, cached);
+  }
+  return cached;
+}
+
+const ABSENT = { keys: [] as string[], extensionKeys: [] as string[] };
+
 /** The JSON keys an element occupies: `status`, `valueQuantity` for `value[x]`, `_status` for extensions. */
 function presentKeys(element: ElementDef, value: Record<string, unknown>) {
-  const keys: string[] = [];
-  const extensionKeys: string[] = [];
-  const types = new Map<string, string>();
-  if (element.name.endsWith('[x]')) {
-    const prefix = element.name.slice(0, -3);
-    for (const t of element.types) {
-      const key = prefix + t[0].toUpperCase() + t.slice(1);
-      types.set(key, t);
-      if (key in value) keys.push(key);
-      if (`_${key}` in value) extensionKeys.push(`_${key}`);
-    }
-  } else {
-    if (element.name in value) keys.push(element.name);
-    if (`_${element.name}` in value) extensionKeys.push(`_${element.name}`);
+  let present: typeof ABSENT | undefined;
+  for (const [key, , extensionKey] of elementKeys(element).keys) {
+    const has = key in value;
+    const hasExtension = extensionKey in value;
+    if (!has && !hasExtension) continue;
+    present ??= { keys: [], extensionKeys: [] };
+    if (has) present.keys.push(key);
+    if (hasExtension) present.extensionKeys.push(extensionKey);
   }
-  return {
-    keys,
-    extensionKeys,
-    typeOf: (key: string) => types.get(key) ?? element.types[0],
-  };
+  return present ?? ABSENT;
+}
+
+/** The type a present key stands for (`valueQuantity` → Quantity). */
+function typeOfKey(element: ElementDef, key: string): string {
+  for (const [k, type] of elementKeys(element).keys) if (k === key) return type;
+  return element.types[0];
 }
 
 function validateValue(
@@ -145,13 +168,11 @@ function validateValue(
   location: string,
   problems: StructureProblem[],
 ): void {
-  const problem = (message: string) =>
-    problems.push({ code: 'structure', path: location, message });
   if (element.contentReference) {
     // The element repeats the definition at that path (e.g. Questionnaire.item.item).
     const path = element.contentReference.replace(/^#/, '');
     if (isObject(value)) validateObject(defs, ownerType, path, value, location, problems);
-    else problem('must be an object');
+    else structureProblem(problems, location, 'must be an object');
   } else if (!type) {
     // an element without a type has nothing more to check
   } else if (type === 'Resource' || defs.resourceTypes.has(type)) {
@@ -160,20 +181,25 @@ function validateValue(
       typeof value.resourceType !== 'string' ||
       !defs.resourceTypes.has(value.resourceType)
     )
-      problem('must be a resource with a known resourceType');
-    else if (type !== 'Resource' && value.resourceType !== type) problem(`must be a ${type}`);
+      structureProblem(problems, location, 'must be a resource with a known resourceType');
+    else if (type !== 'Resource' && value.resourceType !== type)
+      structureProblem(problems, location, `must be a ${type}`);
     else
       validateObject(defs, value.resourceType, value.resourceType, value, location, problems, true);
   } else if (type === 'BackboneElement' || type === 'Element') {
     if (isObject(value)) validateObject(defs, ownerType, element.path, value, location, problems);
-    else problem('must be an object');
+    else structureProblem(problems, location, 'must be an object');
   } else if (defs.isPrimitive(type)) {
     validatePrimitive(defs, element, type, value, location, problems);
   } else if (!isObject(value)) {
-    problem(`must be a ${type} (an object)`);
+    structureProblem(problems, location, `must be a ${type} (an object)`);
   } else if (defs.isKnownType(type)) {
     validateObject(defs, type, type, value, location, problems);
   }
+}
+
+function structureProblem(problems: StructureProblem[], path: string, message: string): void {
+  problems.push({ code: 'structure', path, message });
 }
 
 const INTEGER_TYPES: Record<string, number> = {
