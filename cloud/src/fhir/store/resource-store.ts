@@ -3,7 +3,8 @@ import { and, count, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import { fhirHistory, fhirResources } from '../../db/schema.ts';
 import { FhirError } from '../operation-outcome.ts';
-import { indexWrites } from '../search/index-writer.ts';
+import { indexRows } from '../search/extract.ts';
+import { createBatcherFor } from './create-batcher.ts';
 import type { FhirResource } from './validate.ts';
 
 export type Method = 'create' | 'update' | 'delete';
@@ -18,6 +19,16 @@ export interface StoredVersion {
   method: Method;
   resource: FhirResource | null;
 }
+
+/** What a read returns of fhir_resources (not the search tokens). */
+const CURRENT_COLUMNS = {
+  resourceType: fhirResources.resourceType,
+  id: fhirResources.id,
+  versionId: fhirResources.versionId,
+  lastUpdated: fhirResources.lastUpdated,
+  deleted: fhirResources.deleted,
+  content: fhirResources.content,
+};
 
 /** The versioned resource store: every write is a new version in fhir_history, in one transaction. */
 export class ResourceStore {
@@ -115,7 +126,7 @@ export class ResourceStore {
   /** The current version, deletions included (the caller answers 410 for those). */
   async read(type: string, id: string): Promise<StoredVersion | undefined> {
     const [row] = await this.db
-      .select()
+      .select(CURRENT_COLUMNS)
       .from(fhirResources)
       .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
     return row && fromRow({ ...row, method: row.deleted ? 'delete' : 'update' });
@@ -162,7 +173,7 @@ export class ResourceStore {
   /** Current, not deleted resources of `type` whose JSON contains `fragment` (jsonb @>). */
   async findContaining(type: string, fragment: object, limit: number): Promise<StoredVersion[]> {
     const rows = await this.db
-      .select()
+      .select(CURRENT_COLUMNS)
       .from(fhirResources)
       .where(
         and(
@@ -217,28 +228,32 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
- * Writes a version in one statement: the current row (inserted when `new`, else replaced), its
- * history row and its index rows, as data-modifying CTEs. False when a `new` row already existed
- * (a concurrent create of the same id).
+ * Writes a version in one statement: fhir_write (migration 0009) replaces or inserts the current
+ * row, adds the history row and the index rows. False when a `new` row already existed (a
+ * concurrent create of the same id) or a replaced one did not.
  */
 async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): Promise<boolean> {
+  const indexes = v.resource === null ? null : indexRows(v.resource);
+  const batcher = mode === 'new' ? createBatcherFor(db) : undefined;
+  if (batcher && v.resource !== null && indexes !== null)
+    return batcher.write({
+      type: v.resourceType,
+      id: v.id,
+      version: v.versionId,
+      lastUpdated: v.lastUpdated,
+      deleted: v.deleted,
+      method: v.method,
+      content: v.resource,
+      index: indexes,
+    });
   const content = v.resource === null ? null : JSON.stringify(v.resource);
-  const current =
-    mode === 'new'
-      ? sql`cur as (insert into fhir_resources (resource_type, id, version_id, last_updated, deleted, content)
-          values (${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted}, ${content}::jsonb)
-          on conflict do nothing returning 1)`
-      : sql`cur as (update fhir_resources set version_id = ${v.versionId}, last_updated = ${v.lastUpdated},
-          deleted = ${v.deleted}, content = ${content}::jsonb
-          where resource_type = ${v.resourceType} and id = ${v.id} returning 1)`;
-  const history = sql`hist as (insert into fhir_history (resource_type, id, version_id, last_updated, deleted, method, content)
-    values (${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted}, ${v.method}, ${content}::jsonb))`;
-  const indexes = indexWrites(v.resourceType, v.id, v.resource, { isNew: mode === 'new' });
+  const index = indexes === null ? null : JSON.stringify(indexes);
   const result = await db.execute(
-    sql`with ${sql.join([current, history, ...indexes], sql`, `)} select count(*)::int as n from cur`,
+    sql`select fhir_write(${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted},
+      ${v.method}, ${content}::jsonb, ${index}::jsonb, ${mode === 'new'}) as written`,
   );
-  const { rows } = result as unknown as { rows: { n: number }[] };
-  return Number(rows[0]?.n) === 1;
+  const { rows } = result as unknown as { rows: { written: boolean }[] };
+  return rows[0]?.written === true;
 }
 
 function fromRow(row: {
