@@ -218,10 +218,21 @@ export const fhirResources = pgTable(
     /** The current version is a deletion: reads answer 410 Gone, searches skip it. */
     deleted: boolean('deleted').notNull(),
     content: jsonb('content'),
+    /**
+     * 64-bit hashes of the resource's exact token and reference values (fhir_search_tokens,
+     * migration 0012), GIN-indexed: the common `code=` / `patient=` conditions are one lookup.
+     */
+    searchTokens: bigint('search_tokens', { mode: 'number' })
+      .array()
+      .notNull()
+      .default(sql`'{}'::bigint[]`),
   },
   (t) => [
     primaryKey({ columns: [t.resourceType, t.id] }),
+    index('fhir_resources_search_tokens').using('gin', t.searchTokens),
     index('fhir_resources_updated').on(t.resourceType, t.lastUpdated),
+    // Searches test "not deleted" from the index alone (index-only scans).
+    index('fhir_resources_live').on(t.resourceType, t.id).where(sql`not deleted`),
   ],
 );
 
@@ -260,7 +271,7 @@ export const fhirTokenIndex = pgTable(
   { ...indexColumns, system: text('system'), code: text('code'), text: text('text') },
   (t) => [
     index('fhir_idx_token_code').on(t.resourceType, t.param, t.code, t.system),
-    index('fhir_idx_token_res').on(t.resourceType, t.id),
+    index('fhir_idx_token_res').on(t.resourceType, t.id, t.param, t.code, t.system),
   ],
 );
 
@@ -275,7 +286,7 @@ export const fhirStringIndex = pgTable(
   },
   (t) => [
     index('fhir_idx_string_value').on(t.resourceType, t.param, t.normalized),
-    index('fhir_idx_string_res').on(t.resourceType, t.id),
+    index('fhir_idx_string_res').on(t.resourceType, t.id, t.param, t.normalized),
   ],
 );
 
@@ -289,7 +300,7 @@ export const fhirDateIndex = pgTable(
   },
   (t) => [
     index('fhir_idx_date_range').on(t.resourceType, t.param, t.start, t.end),
-    index('fhir_idx_date_res').on(t.resourceType, t.id),
+    index('fhir_idx_date_res').on(t.resourceType, t.id, t.param, t.start, t.end),
   ],
 );
 
@@ -305,7 +316,7 @@ export const fhirReferenceIndex = pgTable(
   (t) => [
     index('fhir_idx_reference_target').on(t.resourceType, t.param, t.targetId, t.targetType),
     index('fhir_idx_reference_rev').on(t.targetType, t.targetId),
-    index('fhir_idx_reference_res').on(t.resourceType, t.id),
+    index('fhir_idx_reference_res').on(t.resourceType, t.id, t.param, t.targetId, t.targetType),
   ],
 );
 
@@ -320,7 +331,7 @@ export const fhirQuantityIndex = pgTable(
   },
   (t) => [
     index('fhir_idx_quantity_value').on(t.resourceType, t.param, t.value),
-    index('fhir_idx_quantity_res').on(t.resourceType, t.id),
+    index('fhir_idx_quantity_res').on(t.resourceType, t.id, t.param, t.value),
   ],
 );
 
@@ -329,7 +340,7 @@ export const fhirNumberIndex = pgTable(
   { ...indexColumns, value: doublePrecision('value').notNull() },
   (t) => [
     index('fhir_idx_number_value').on(t.resourceType, t.param, t.value),
-    index('fhir_idx_number_res').on(t.resourceType, t.id),
+    index('fhir_idx_number_res').on(t.resourceType, t.id, t.param, t.value),
   ],
 );
 
@@ -338,7 +349,7 @@ export const fhirUriIndex = pgTable(
   { ...indexColumns, uri: text('uri').notNull() },
   (t) => [
     index('fhir_idx_uri_value').on(t.resourceType, t.param, t.uri),
-    index('fhir_idx_uri_res').on(t.resourceType, t.id),
+    index('fhir_idx_uri_res').on(t.resourceType, t.id, t.param, t.uri),
   ],
 );
 

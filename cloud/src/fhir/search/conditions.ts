@@ -9,11 +9,14 @@ import {
 } from '../search-params.ts';
 import { type SearchParamDef, searchParamsOf } from './definitions.ts';
 import { normalizeString } from './extract.ts';
+import { anyTokenCondition, referenceKey, tokenKey } from './search-tokens.ts';
 
 /** The resource a condition is about: SQL for its type and id columns. */
 export interface Subject {
   type: SQL;
   id: SQL;
+  /** Its search_tokens column, when the subject is a fhir_resources row itself. */
+  tokens?: SQL;
 }
 
 const TABLE: Record<SearchParamDef['type'], string> = {
@@ -69,6 +72,10 @@ export function paramCondition(type: string, name: string, value: string, subjec
       );
   }
   const alternatives = orValues(name, value);
+  if (subject.tokens && modifier !== 'not' && modifier !== 'text') {
+    const keys = alternatives.map((alt) => searchKey(def, name, modifier, alt));
+    if (keys.every((k) => k !== undefined)) return anyTokenCondition(subject.tokens, keys);
+  }
   const i = nextAlias();
   const match = sql.join(
     alternatives.map((alt) => sql`(${valueCondition(def, name, modifier, alt, i)})`),
@@ -189,6 +196,36 @@ function valueCondition(
       return sql`${i}.uri = ${uri}`;
     }
   }
+}
+
+/**
+ * The search_tokens key an exact token or reference value stands for (the same match as
+ * valueCondition's), or undefined when the value needs the index table (`system|`, modifiers).
+ */
+function searchKey(
+  def: SearchParamDef,
+  name: string,
+  modifier: string | undefined,
+  value: string,
+): string | undefined {
+  if (def.type === 'token' && modifier === undefined) {
+    if (/^([^|]+)\|$/.test(value)) return undefined;
+    const { system, code } = parseToken(name, value);
+    if (code === undefined || code === '') return undefined;
+    return tokenKey(def.code, system === '' ? null : system, code);
+  }
+  if (def.type === 'reference' && (modifier === undefined || /^[A-Z]/.test(modifier))) {
+    const ref = unescapeValue(value);
+    if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) return referenceKey(def.code, { url: ref });
+    const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref);
+    const typeFromModifier = modifier;
+    if (typeFromModifier && relative && relative[1] !== typeFromModifier)
+      throw new SearchParamError(name, `"${ref}" is not a ${typeFromModifier}`);
+    const type = relative?.[1] ?? typeFromModifier;
+    const id = relative?.[2] ?? ref;
+    return type ? referenceKey(def.code, { type, id }) : referenceKey(def.code, { id });
+  }
+  return undefined;
 }
 
 /**

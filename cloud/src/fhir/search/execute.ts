@@ -64,7 +64,11 @@ export async function searchStored(
   pairs: [string, string][],
 ): Promise<StoredSearchResult> {
   // The type as a constant, so each index lookup can use (resource_type, param, value) indexes.
-  const subject = { type: sql`${type}`, id: sql`${fhirResources.id}` };
+  const subject = {
+    type: sql`${type}`,
+    id: sql`${fhirResources.id}`,
+    tokens: sql`${fhirResources.searchTokens}`,
+  };
   const conditions: SQL[] = [
     eq(fhirResources.resourceType, type),
     eq(fhirResources.deleted, false),
@@ -138,21 +142,29 @@ export async function searchStored(
     linkParams.push([name, value]);
   }
 
+  // The matching ids first, from the index tables and the "live" index alone (no resource row
+  // read), counted; then only the page's resources are read, in one statement.
   const where = and(...conditions);
   const needTotal = summaryCount || totalMode !== 'none';
-  const total = needTotal
-    ? (await db.select({ n: count() }).from(fhirResources).where(where))[0].n
-    : null;
+  const limit = summaryCount ? 0 : count_;
+  const orderBy = sql.join([...order, sql`${fhirResources.id}`], sql`, `);
+  const result = await db.execute(sql`
+    with ids as materialized (select ${fhirResources.id} as id from ${fhirResources} where ${where})
+    select ${needTotal ? sql`(select count(*) from ids)::int` : sql`null::int`} as total,
+           page.content, page.id
+    from (select 1) one
+    left join lateral (
+      select ${fhirResources.content} as content, ${fhirResources.id} as id from ${fhirResources}
+      where ${fhirResources.resourceType} = ${type} and ${fhirResources.id} in (select id from ids)
+      order by ${orderBy} limit ${limit} offset ${offset}
+    ) page on true`);
+  const resultRows = (
+    result as unknown as { rows: { total: number | null; content: unknown; id: string | null }[] }
+  ).rows;
+  const total = needTotal ? Number(resultRows[0]?.total ?? 0) : null;
   if (summaryCount)
     return { total, matches: [], includes: [], linkParams, count: count_, offset, summaryCount };
-
-  const rows = await db
-    .select({ content: fhirResources.content, id: fhirResources.id })
-    .from(fhirResources)
-    .where(where)
-    .orderBy(...order, fhirResources.id)
-    .limit(count_)
-    .offset(offset);
+  const rows = resultRows.filter((r) => r.id !== null) as { content: unknown; id: string }[];
   const matches = rows.map((r) => r.content as FhirResource);
   const ids = rows.map((r) => r.id);
   const included = ids.length > 0 ? await loadIncludes(db, type, ids, includes, revincludes) : [];
