@@ -36,7 +36,8 @@ LANGUAGE sql IMMUTABLE AS $$
   ) keys
 $$;
 --> statement-breakpoint
--- fhir_write (migration 0009) now also sets the search tokens.
+-- fhir_write (migration 0009) now also sets the search tokens, and skips the index tables the
+-- resource has no rows for (the caller leaves those kinds out of p_index).
 CREATE OR REPLACE FUNCTION fhir_write(
   p_type text, p_id text, p_version integer, p_last_updated bigint, p_deleted boolean,
   p_method text, p_content jsonb, p_index jsonb, p_new boolean
@@ -65,29 +66,43 @@ BEGIN
   INSERT INTO fhir_history (resource_type, id, version_id, last_updated, deleted, method, content)
     VALUES (p_type, p_id, p_version, p_last_updated, p_deleted, p_method, p_content);
   IF p_index IS NULL THEN RETURN true; END IF;
-  INSERT INTO fhir_idx_token (resource_type, id, param, system, code, text)
-    SELECT p_type, p_id, x.param, x.system, x.code, x.text
-    FROM jsonb_to_recordset(p_index -> 'token') AS x(param text, system text, code text, text text);
-  INSERT INTO fhir_idx_string (resource_type, id, param, normalized, exact)
-    SELECT p_type, p_id, x.param, x.normalized, x.exact
-    FROM jsonb_to_recordset(p_index -> 'string') AS x(param text, normalized text, exact text);
-  INSERT INTO fhir_idx_date (resource_type, id, param, start, "end")
-    SELECT p_type, p_id, x.param, x.start, x."end"
-    FROM jsonb_to_recordset(p_index -> 'date') AS x(param text, start bigint, "end" bigint);
-  INSERT INTO fhir_idx_reference (resource_type, id, param, target_type, target_id, url)
-    SELECT p_type, p_id, x.param, x."targetType", x."targetId", x.url
-    FROM jsonb_to_recordset(p_index -> 'reference')
-      AS x(param text, "targetType" text, "targetId" text, url text);
-  INSERT INTO fhir_idx_quantity (resource_type, id, param, value, system, code, unit)
-    SELECT p_type, p_id, x.param, x.value, x.system, x.code, x.unit
-    FROM jsonb_to_recordset(p_index -> 'quantity')
-      AS x(param text, value float8, system text, code text, unit text);
-  INSERT INTO fhir_idx_number (resource_type, id, param, value)
-    SELECT p_type, p_id, x.param, x.value
-    FROM jsonb_to_recordset(p_index -> 'number') AS x(param text, value float8);
-  INSERT INTO fhir_idx_uri (resource_type, id, param, uri)
-    SELECT p_type, p_id, x.param, x.uri
-    FROM jsonb_to_recordset(p_index -> 'uri') AS x(param text, uri text);
+  IF p_index ? 'token' THEN
+    INSERT INTO fhir_idx_token (resource_type, id, param, system, code, text)
+      SELECT p_type, p_id, x.param, x.system, x.code, x.text
+      FROM jsonb_to_recordset(p_index -> 'token') AS x(param text, system text, code text, text text);
+  END IF;
+  IF p_index ? 'string' THEN
+    INSERT INTO fhir_idx_string (resource_type, id, param, normalized, exact)
+      SELECT p_type, p_id, x.param, x.normalized, x.exact
+      FROM jsonb_to_recordset(p_index -> 'string') AS x(param text, normalized text, exact text);
+  END IF;
+  IF p_index ? 'date' THEN
+    INSERT INTO fhir_idx_date (resource_type, id, param, start, "end")
+      SELECT p_type, p_id, x.param, x.start, x."end"
+      FROM jsonb_to_recordset(p_index -> 'date') AS x(param text, start bigint, "end" bigint);
+  END IF;
+  IF p_index ? 'reference' THEN
+    INSERT INTO fhir_idx_reference (resource_type, id, param, target_type, target_id, url)
+      SELECT p_type, p_id, x.param, x."targetType", x."targetId", x.url
+      FROM jsonb_to_recordset(p_index -> 'reference')
+        AS x(param text, "targetType" text, "targetId" text, url text);
+  END IF;
+  IF p_index ? 'quantity' THEN
+    INSERT INTO fhir_idx_quantity (resource_type, id, param, value, system, code, unit)
+      SELECT p_type, p_id, x.param, x.value, x.system, x.code, x.unit
+      FROM jsonb_to_recordset(p_index -> 'quantity')
+        AS x(param text, value float8, system text, code text, unit text);
+  END IF;
+  IF p_index ? 'number' THEN
+    INSERT INTO fhir_idx_number (resource_type, id, param, value)
+      SELECT p_type, p_id, x.param, x.value
+      FROM jsonb_to_recordset(p_index -> 'number') AS x(param text, value float8);
+  END IF;
+  IF p_index ? 'uri' THEN
+    INSERT INTO fhir_idx_uri (resource_type, id, param, uri)
+      SELECT p_type, p_id, x.param, x.uri
+      FROM jsonb_to_recordset(p_index -> 'uri') AS x(param text, uri text);
+  END IF;
   RETURN true;
 END
 $$;

@@ -233,7 +233,11 @@ function isUniqueViolation(error: unknown): boolean {
  * concurrent create of the same id) or a replaced one did not.
  */
 async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): Promise<boolean> {
-  const indexes = v.resource === null ? null : indexRows(v.resource);
+  // Only the kinds of index rows the resource has: fhir_write skips the other tables.
+  const indexes =
+    v.resource === null
+      ? null
+      : Object.fromEntries(Object.entries(indexRows(v.resource)).filter(([, r]) => r.length > 0));
   const batcher = mode === 'new' ? createBatcherFor(db) : undefined;
   if (batcher && v.resource !== null && indexes !== null)
     return batcher.write({

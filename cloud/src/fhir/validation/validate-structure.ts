@@ -55,11 +55,10 @@ function validateObject(
     const present = presentKeys(element, value);
     for (const key of present.keys) claimed.add(key);
     for (const key of present.extensionKeys) claimed.add(key);
-    const where = `${location}.${element.name.replace('[x]', '')}`;
     if (present.keys.length > 1) {
       problems.push({
         code: 'structure',
-        path: where,
+        path: elementPath(location, element),
         message: `only one of ${present.keys.join(', ')} may be given`,
       });
       continue;
@@ -67,7 +66,11 @@ function validateObject(
     const key = present.keys[0];
     if (key === undefined) {
       if (element.min > 0 && present.extensionKeys.length === 0)
-        problems.push({ code: 'required', path: where, message: 'required element missing' });
+        problems.push({
+          code: 'required',
+          path: elementPath(location, element),
+          message: 'required element missing',
+        });
       continue;
     }
     const item = value[key];
@@ -110,6 +113,11 @@ function validateObject(
     if (problems.length >= MAX_PROBLEMS) return;
     problems.push({ code: 'structure', path: `${location}.${key}`, message: 'unknown element' });
   }
+}
+
+/** Where an element is (`Observation.value` for value[x]); built only for a problem. */
+function elementPath(location: string, element: ElementDef): string {
+  return `${location}.${element.name.replace('[x]', '')}`;
 }
 
 interface ElementKeys {
