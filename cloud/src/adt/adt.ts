@@ -5,19 +5,8 @@ import type { Db } from '../db/database.ts';
 import { bedAssignments } from '../db/schema.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
 import type { FhirResource } from '../fhir/store/validate.ts';
+import { ApiError } from '../http/json-body.ts';
 import { nameOf, readPatient } from '../patients/patient-record.ts';
-
-/** A request ADT refuses: `status` is the HTTP status, `code` a stable machine-readable reason. */
-export class AdtError extends Error {
-  readonly status: 400 | 404 | 409;
-  readonly code: string;
-  constructor(status: 400 | 404 | 409, code: string, message: string) {
-    super(message);
-    this.name = 'AdtError';
-    this.status = status;
-    this.code = code;
-  }
-}
 
 export interface BedRef {
   gatewayId: string;
@@ -55,7 +44,7 @@ export class Adt {
       const displayName = await displayNameOf(db, patientId);
       const current = await currentBedOf(db, patientId);
       if (current)
-        throw new AdtError(
+        throw new ApiError(
           409,
           'already_admitted',
           `patient ${patientId} lies in ${current.bedId} of ${current.gatewayId}; transfer or discharge instead`,
@@ -79,7 +68,7 @@ export class Adt {
       const displayName = await displayNameOf(db, patientId);
       const from = await admittedBed(db, patientId);
       if (from.gatewayId === to.gatewayId && from.bedId === to.bedId)
-        throw new AdtError(409, 'same_bed', `patient ${patientId} already lies in ${to.bedId}`);
+        throw new ApiError(409, 'same_bed', `patient ${patientId} already lies in ${to.bedId}`);
       await checkFree(db, to);
       const store = new ResourceStore(db);
       const location = await bedLocation(store, to);
@@ -120,7 +109,7 @@ export class Adt {
   ): Promise<FhirResource> {
     const current = encounterId ? await store.read('Encounter', encounterId) : undefined;
     if (!current?.resource)
-      throw new AdtError(
+      throw new ApiError(
         409,
         'no_encounter',
         `the stay has no Encounter${encounterId ? ` (Encounter/${encounterId} is gone)` : ''}; it was assigned outside ADT`,
@@ -177,14 +166,14 @@ async function bedLocation(store: ResourceStore, bed: BedRef): Promise<FhirResou
 
 async function displayNameOf(db: Db, patientId: string): Promise<string> {
   const patient = await readPatient(db, patientId);
-  if (!patient) throw new AdtError(404, 'unknown_patient', `no patient ${patientId}`);
+  if (!patient) throw new ApiError(404, 'unknown_patient', `no patient ${patientId}`);
   return wardDisplayName(nameOf(patient));
 }
 
 async function admittedBed(db: Db, patientId: string) {
   await displayNameOf(db, patientId);
   const current = await currentBedOf(db, patientId);
-  if (!current) throw new AdtError(409, 'not_admitted', `patient ${patientId} is not in a bed`);
+  if (!current) throw new ApiError(409, 'not_admitted', `patient ${patientId} is not in a bed`);
   return current;
 }
 
@@ -200,7 +189,7 @@ async function checkFree(db: Db, bed: BedRef): Promise<void> {
       ),
     );
   if (open)
-    throw new AdtError(
+    throw new ApiError(
       409,
       'bed_occupied',
       `${bed.bedId} of ${bed.gatewayId} is occupied by patient ${open.patientId}; transfer or discharge them first`,
@@ -209,9 +198,9 @@ async function checkFree(db: Db, bed: BedRef): Promise<void> {
 
 function checkBedRef(bed: BedRef): void {
   if (!GatewayId.safeParse(bed.gatewayId).success)
-    throw new AdtError(400, 'invalid_gateway', `invalid gateway id "${bed.gatewayId}"`);
+    throw new ApiError(400, 'invalid_gateway', `invalid gateway id "${bed.gatewayId}"`);
   if (!BedId.safeParse(bed.bedId).success)
-    throw new AdtError(400, 'invalid_bed', `invalid bed id "${bed.bedId}"`);
+    throw new ApiError(400, 'invalid_bed', `invalid bed id "${bed.bedId}"`);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,10 +1,9 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import { Adt, AdtError } from './adt.ts';
+import { apiErrors, errorBody, jsonBody } from '../http/json-body.ts';
+import { Adt } from './adt.ts';
 import { MAX_BUCKETS, trend, trendParameter } from './trends.ts';
-
-const error = (code: string, message: string) => ({ error: { code, message } });
 
 const Bed = z.object({ gatewayId: z.string(), bedId: z.string() });
 const Movement = z.object({
@@ -29,31 +28,9 @@ export function adtApp(db: Db, bedsChanged: (gatewayId: string) => Promise<void>
       run: (body: z.infer<T>, at: number | undefined) => Promise<unknown>,
     ) =>
     async (c: Context) => {
-      let json: unknown;
-      try {
-        json = await c.req.json();
-      } catch {
-        return c.json(error('invalid_body', 'the body must be JSON'), 400);
-      }
-      const parsed = schema.safeParse(json);
-      if (!parsed.success)
-        return c.json(
-          error(
-            'invalid_body',
-            parsed.error.issues
-              .map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`)
-              .join('; '),
-          ),
-          400,
-        );
-      const body = parsed.data as { at?: string };
-      try {
-        return c.json(await run(parsed.data, body.at ? Date.parse(body.at) : undefined));
-      } catch (problem) {
-        if (problem instanceof AdtError)
-          return c.json(error(problem.code, problem.message), problem.status);
-        throw problem;
-      }
+      const body = await jsonBody(c, schema);
+      const at = (body as { at?: string }).at;
+      return c.json(await run(body, at ? Date.parse(at) : undefined));
     };
 
   app.post(
@@ -73,11 +50,11 @@ export function adtApp(db: Db, bedsChanged: (gatewayId: string) => Promise<void>
     const q = c.req.query();
     const missing = ['patient', 'parameter', 'from', 'to'].filter((k) => !q[k]);
     if (missing.length > 0)
-      return c.json(error('invalid_parameter', `missing ${missing.join(', ')}`), 400);
+      return c.json(errorBody('invalid_parameter', `missing ${missing.join(', ')}`), 400);
     const term = trendParameter(q.parameter);
     if (!term)
       return c.json(
-        error(
+        errorBody(
           'invalid_parameter',
           `unknown parameter "${q.parameter}" (MDC reference id or LOINC code)`,
         ),
@@ -87,19 +64,19 @@ export function adtApp(db: Db, bedsChanged: (gatewayId: string) => Promise<void>
     const to = Date.parse(q.to);
     if (Number.isNaN(from) || Number.isNaN(to) || to <= from)
       return c.json(
-        error('invalid_parameter', 'from and to must be ISO instants with from < to'),
+        errorBody('invalid_parameter', 'from and to must be ISO instants with from < to'),
         400,
       );
     const bucketSeconds = Number(q.bucket ?? 60);
     if (!Number.isInteger(bucketSeconds) || bucketSeconds < 1)
       return c.json(
-        error('invalid_parameter', 'bucket must be a whole number of seconds ≥ 1'),
+        errorBody('invalid_parameter', 'bucket must be a whole number of seconds ≥ 1'),
         400,
       );
     const bucketMs = bucketSeconds * 1000;
     if ((to - from) / bucketMs > MAX_BUCKETS)
       return c.json(
-        error('invalid_parameter', `more than ${MAX_BUCKETS} buckets: use a larger bucket`),
+        errorBody('invalid_parameter', `more than ${MAX_BUCKETS} buckets: use a larger bucket`),
         400,
       );
     const buckets = await trend(
@@ -121,5 +98,6 @@ export function adtApp(db: Db, bedsChanged: (gatewayId: string) => Promise<void>
       buckets,
     });
   });
+  app.onError(apiErrors);
   return app;
 }
