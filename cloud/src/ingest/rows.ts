@@ -2,6 +2,7 @@ import type { AlarmsEnvelope, ReadingsEnvelope } from '@wardgate/shared';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PatientResolver } from '../beds/assignments.ts';
 import type { Db } from '../db/database.ts';
+import { affectedRows } from '../db/results.ts';
 import type { alarmEvents, readings } from '../db/schema.ts';
 
 type ReadingRow = typeof readings.$inferInsert;
@@ -76,10 +77,5 @@ export async function insertReadings(db: Pick<Db, 'execute'>, rows: ReadingRow[]
       ${column((r) => r.gatewayTime, 'bigint')}, ${column((r) => r.quality, 'text')},
       ${column((r) => r.patientId ?? null, 'text')}, ${column((r) => r.receivedAt, 'bigint')})
     ON CONFLICT (gateway_id, seq) DO NOTHING`);
-  // node-postgres reports rowCount, PGlite affectedRows: rows actually inserted either way.
-  const { rowCount, affectedRows } = result as unknown as {
-    rowCount?: number;
-    affectedRows?: number;
-  };
-  return rowCount ?? affectedRows ?? 0;
+  return affectedRows(result);
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
+import { rowsOf } from '../db/results.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
 import { type Demographics, patientResource } from './patient-record.ts';
 
@@ -10,12 +11,12 @@ import { type Demographics, patientResource } from './patient-record.ts';
  */
 export async function moveLegacyPatients(db: Db): Promise<number> {
   const found = await db.execute(sql`select to_regclass('legacy_patients') is not null as present`);
-  if (!(found as unknown as { rows: { present: boolean }[] }).rows[0]?.present) return 0;
+  if (!rowsOf<{ present: boolean }>(found)[0]?.present) return 0;
   return db.transaction(async (tx) => {
     const result = await tx.execute(
       sql`select id, mrn, family, given, gender, birth_date as "birthDate" from legacy_patients for update`,
     );
-    const rows = (result as unknown as { rows: Demographics[] }).rows;
+    const rows = rowsOf<Demographics>(result);
     const store = new ResourceStore(tx as unknown as Db);
     for (const row of rows) {
       const current = await store.read('Patient', row.id);

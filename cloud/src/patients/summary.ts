@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { alertView, listAlerts } from '../alerts/clinical-alerts.ts';
 import type { Db } from '../db/database.ts';
+import { rowsOf } from '../db/results.ts';
 import { searchStored } from '../fhir/search/execute.ts';
 import type { FhirResource } from '../fhir/store/validate.ts';
 import { ApiError } from '../http/json-body.ts';
@@ -101,5 +102,5 @@ async function latestVitals(db: Db, patientId: string): Promise<FhirResource[]> 
       and r.content ->> 'status' in ('preliminary', 'final', 'amended', 'corrected')
     order by r.content #>> '{code,coding,0,system}', r.content #>> '{code,coding,0,code}',
              d.start desc`);
-  return (result as unknown as { rows: { content: FhirResource }[] }).rows.map((r) => r.content);
+  return rowsOf<{ content: FhirResource }>(result).map((r) => r.content);
 }

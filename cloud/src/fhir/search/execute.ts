@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
+import { rowsOf } from '../../db/results.ts';
 import { fhirReferenceIndex, fhirResources } from '../../db/schema.ts';
 import { SearchParamError } from '../operation-outcome.ts';
 import {
@@ -158,9 +159,7 @@ export async function searchStored(
       where ${fhirResources.resourceType} = ${type} and ${fhirResources.id} in (select id from ids)
       order by ${orderBy} limit ${limit} offset ${offset}
     ) page on true`);
-  const resultRows = (
-    result as unknown as { rows: { total: number | null; content: unknown; id: string | null }[] }
-  ).rows;
+  const resultRows = rowsOf<{ total: number | null; content: unknown; id: string | null }>(result);
   const total = needTotal ? Number(resultRows[0]?.total ?? 0) : null;
   if (summaryCount)
     return { total, matches: [], includes: [], linkParams, count: count_, offset, summaryCount };

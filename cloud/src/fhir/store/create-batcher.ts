@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/database.ts';
+import { rowsOf } from '../../db/results.ts';
 
 /** A new resource version, as fhir_write takes it. */
 export interface NewVersion {
@@ -73,9 +74,7 @@ async function writeMany(db: Db, versions: NewVersion[]): Promise<boolean[]> {
   const result = await db.execute(
     sql`select written from fhir_write_many(${JSON.stringify(versions)}::jsonb, true) order by ord`,
   );
-  return (result as unknown as { rows: { written: boolean }[] }).rows.map(
-    (r) => r.written === true,
-  );
+  return rowsOf<{ written: boolean }>(result).map((r) => r.written === true);
 }
 
 const batchers = new WeakMap<Db, CreateBatcher>();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, count, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
+import { rowsOf } from '../../db/results.ts';
 import { fhirHistory, fhirResources } from '../../db/schema.ts';
 import { FhirError } from '../operation-outcome.ts';
 import { indexRows } from '../search/extract.ts';
@@ -256,7 +257,7 @@ async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): 
     sql`select fhir_write(${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted},
       ${v.method}, ${content}::jsonb, ${index}::jsonb, ${mode === 'new'}) as written`,
   );
-  const { rows } = result as unknown as { rows: { written: boolean }[] };
+  const rows = rowsOf<{ written: boolean }>(result);
   return rows[0]?.written === true;
 }
 
