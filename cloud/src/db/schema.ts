@@ -355,3 +355,172 @@ export const fhirUriIndex = pgTable(
 
 /** FHIR identifier system of the medical record number. */
 export const MRN_SYSTEM = 'urn:wardgate:mrn';
+
+// ── Security: identity, sessions, care relationships, audit (issue 6) ──────────────────────────
+
+/**
+ * A person who signs in: staff (every role but `patient`) or a patient reading their own record.
+ * `role` is one of auth/roles.ts ROLES. The TOTP secret is sealed with the PHI key ring.
+ */
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    role: text('role').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    passwordChangedAt: epochMs('password_changed_at').notNull(),
+    /** Sealed base32 TOTP secret; set at enrolment, `mfaEnabledAt` once a first code was right. */
+    mfaSecret: text('mfa_secret'),
+    mfaEnabledAt: epochMs('mfa_enabled_at'),
+    /** When the user last completed HIPAA training; staff cannot sign in when it is over a year old. */
+    trainingCompletedAt: epochMs('training_completed_at'),
+    /** Role `patient`: the Patient resource id that is theirs. */
+    patientId: text('patient_id'),
+    /** Role `nurse`: the wards (gateway ids) they work on. */
+    wards: text('wards').array().notNull().default(sql`'{}'::text[]`),
+    lockedUntil: epochMs('locked_until'),
+    createdAt: epochMs('created_at').notNull(),
+    lastLoginAt: epochMs('last_login_at'),
+    disabledAt: epochMs('disabled_at'),
+  },
+  (t) => [uniqueIndex('users_username').on(t.username)],
+);
+
+/** One-time MFA recovery codes (hashes); a used one keeps `usedAt`. */
+export const recoveryCodes = pgTable(
+  'recovery_codes',
+  {
+    userId: text('user_id').notNull(),
+    codeHash: text('code_hash').notNull(),
+    usedAt: epochMs('used_at'),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
+);
+
+/** Failed sign-ins, for lockout (N in a window) and incident detection. */
+export const loginFailures = pgTable(
+  'login_failures',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    username: text('username').notNull(),
+    at: epochMs('at').notNull(),
+    sourceIp: text('source_ip'),
+  },
+  (t) => [index('login_failures_user_at').on(t.username, t.at)],
+);
+
+/**
+ * A signed-in user's session, by the SHA-256 of its bearer token. `mfaPassedAt` null: only the
+ * MFA step may use it. Ends at `expiresAt` (absolute), after the idle limit since `lastSeenAt`,
+ * or when revoked (logout, admin).
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id').notNull(),
+    createdAt: epochMs('created_at').notNull(),
+    lastSeenAt: epochMs('last_seen_at').notNull(),
+    expiresAt: epochMs('expires_at').notNull(),
+    mfaPassedAt: epochMs('mfa_passed_at'),
+    revokedAt: epochMs('revoked_at'),
+    sourceIp: text('source_ip'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('sessions_user').on(t.userId)],
+);
+
+/** An API consumer (OAuth2 client credentials) and the SMART scopes it may be granted. */
+export const apiClients = pgTable('api_clients', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  scopes: text('scopes').array().notNull(),
+  createdAt: epochMs('created_at').notNull(),
+  revokedAt: epochMs('revoked_at'),
+});
+
+/** A short-lived access token issued to an API client, by the SHA-256 of the token. */
+export const accessTokens = pgTable(
+  'access_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    clientId: text('client_id').notNull(),
+    scopes: text('scopes').array().notNull(),
+    issuedAt: epochMs('issued_at').notNull(),
+    expiresAt: epochMs('expires_at').notNull(),
+    revokedAt: epochMs('revoked_at'),
+  },
+  (t) => [index('access_tokens_client').on(t.clientId)],
+);
+
+/** Care relationship: a doctor is responsible for a patient (from `fromTime` until `toTime`). */
+export const careAssignments = pgTable(
+  'care_assignments',
+  {
+    userId: text('user_id').notNull(),
+    patientId: text('patient_id').notNull(),
+    fromTime: epochMs('from_time').notNull(),
+    toTime: epochMs('to_time'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.patientId, t.fromTime] }),
+    index('care_assignments_patient').on(t.patientId),
+  ],
+);
+
+/** Break-the-glass: emergency access to one patient outside the care relationship, with a reason. */
+export const breakGlassAccess = pgTable(
+  'break_glass_access',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    patientId: text('patient_id').notNull(),
+    reason: text('reason').notNull(),
+    startedAt: epochMs('started_at').notNull(),
+    expiresAt: epochMs('expires_at').notNull(),
+    reviewedAt: epochMs('reviewed_at'),
+    reviewedBy: text('reviewed_by'),
+    reviewNote: text('review_note'),
+  },
+  (t) => [index('break_glass_user').on(t.userId, t.expiresAt)],
+);
+
+/**
+ * The audit trail: append-only (a trigger refuses UPDATE and DELETE), hash-chained. `event` is the
+ * FHIR AuditEvent; `hash` = SHA-256(prevHash ‖ canonical event) so any edit or gap is located by
+ * audit verify. The other columns repeat what reports filter on.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    recordedAt: epochMs('recorded_at').notNull(),
+    actorId: text('actor_id'),
+    actorRole: text('actor_role'),
+    action: text('action').notNull(),
+    outcome: text('outcome').notNull(),
+    patientIds: text('patient_ids').array().notNull().default(sql`'{}'::text[]`),
+    event: jsonb('event').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    index('audit_log_recorded').on(t.recordedAt),
+    index('audit_log_actor').on(t.actorId, t.recordedAt),
+  ],
+);
+
+/** Each backup made: where, how big, its digest, and when a restore of it was verified. */
+export const backupRuns = pgTable('backup_runs', {
+  id: text('id').primaryKey(),
+  file: text('file').notNull(),
+  startedAt: epochMs('started_at').notNull(),
+  finishedAt: epochMs('finished_at'),
+  bytes: bigint('bytes', { mode: 'number' }),
+  sha256: text('sha256'),
+  rows: bigint('rows', { mode: 'number' }),
+  verifiedAt: epochMs('verified_at'),
+  error: text('error'),
+});
