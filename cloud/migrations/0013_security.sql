@@ -95,6 +95,7 @@ CREATE TABLE "users" (
 	"password_changed_at" bigint NOT NULL,
 	"mfa_secret" text,
 	"mfa_enabled_at" bigint,
+	"mfa_last_step" bigint,
 	"training_completed_at" bigint,
 	"patient_id" text,
 	"wards" text[] DEFAULT '{}'::text[] NOT NULL,

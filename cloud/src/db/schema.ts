@@ -373,6 +373,8 @@ export const users = pgTable(
     /** Sealed base32 TOTP secret; set at enrolment, `mfaEnabledAt` once a first code was right. */
     mfaSecret: text('mfa_secret'),
     mfaEnabledAt: epochMs('mfa_enabled_at'),
+    /** The TOTP time step last accepted: a code is good once (RFC 6238 §5.2). */
+    mfaLastStep: bigint('mfa_last_step', { mode: 'number' }),
     /** When the user last completed HIPAA training; staff cannot sign in when it is over a year old. */
     trainingCompletedAt: epochMs('training_completed_at'),
     /** Role `patient`: the Patient resource id that is theirs. */
