@@ -12,6 +12,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { createEnrollment } from './gateways/enrollment.ts';
 import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
 import { startCloud } from './server.ts';
+import { CA_USAGE, caCommand } from './tls/ca-command.ts';
 
 const USAGE = `Usage: wardgate-cloud <command> [options]
 
@@ -30,6 +31,7 @@ Commands:
   gateways revoke --id ID [--data-dir D]
   seed-demo --gateway ID --beds N [--data-dir D]
       Create demo patients DEMO-0001..N and put patient i in bed-i of the gateway (idempotent).
+${CA_USAGE}
 
 The database is PostgreSQL when DATABASE_URL is set, else PGlite in --data-dir
 (default ./wardgate-cloud-data). PGlite allows one process at a time: stop serve first.`;
@@ -265,6 +267,8 @@ export async function main(argv: string[]): Promise<number> {
         return await gateways(rest);
       case 'seed-demo':
         return await seed(rest);
+      case 'ca':
+        return await caCommand(rest, (message) => new UsageError(message));
       case undefined:
       case '--help':
       case '-h':
