@@ -1,11 +1,11 @@
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alarmsApp } from '../src/alarms/routes.ts';
 import type { Database } from '../src/db/database.ts';
 import { alarmEvents } from '../src/db/schema.ts';
 import { ALARM_EXTENSION, flagId, writeAlarmFlags } from '../src/fhir/flag.ts';
-import { fhirApp } from '../src/fhir/index.ts';
+import { apiUnderTest, fhirAppAs } from './support/access.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 type EventRow = typeof alarmEvents.$inferInsert;
@@ -178,8 +178,8 @@ for (const target of testDatabaseTargets()) {
       database.db,
       ALARMS.map(({ gatewayId, alarmId }) => ({ gatewayId, alarmId })),
     );
-    api = new Hono().route('/api/alarms', alarmsApp(database.db));
-    fhir = fhirApp(database.db);
+    api = apiUnderTest(database.db).app.route('/api/alarms', alarmsApp(database.db));
+    fhir = fhirAppAs(database.db);
   });
   t.after(async () => {
     await database.close();

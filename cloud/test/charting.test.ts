@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chartedObservationId, chartOnce } from '../src/charting/charting.ts';
@@ -10,8 +10,8 @@ import {
 import { chartApp } from '../src/charting/routes.ts';
 import type { Database } from '../src/db/database.ts';
 import { bedAssignments, ingestCursors, readings } from '../src/db/schema.ts';
-import { fhirApp } from '../src/fhir/index.ts';
 import { validateStructure } from '../src/fhir/validation/validate-structure.ts';
+import { apiUnderTest, fhirAppAs } from './support/access.ts';
 import { savePatients } from './support/patients.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
@@ -105,7 +105,7 @@ for (const target of testDatabaseTargets()) {
         encounterId: i === 0 ? 'enc-1' : null,
       })),
     );
-    app = new Hono().route('/api', chartApp(db)).route('/fhir/R4', fhirApp(db));
+    app = apiUnderTest(db).app.route('/api', chartApp(db)).route('/fhir/R4', fhirAppAs(db));
   });
   t.after(async () => {
     await database.close();

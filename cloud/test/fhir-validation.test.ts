@@ -8,8 +8,8 @@ import { Hono } from 'hono';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDatabase } from '../src/db/database.ts';
-import { fhirApp } from '../src/fhir/index.ts';
 import { validateStructure } from '../src/fhir/validation/validate-structure.ts';
+import { fhirAppAs } from './support/access.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: FHIR JSON bodies are checked field by field below.
 type Json = any;
@@ -50,7 +50,7 @@ test('all 5,000+ official R4 examples validate, except the ones HL7 ships broken
 test('each kind of structural mistake is a 400 with one issue per problem and its path', async () => {
   const database = await openDatabase({});
   try {
-    const app = new Hono().route('/fhir/R4', fhirApp(database.db));
+    const app = new Hono().route('/fhir/R4', fhirAppAs(database.db));
     const post = async (body: Json) => {
       const res = await app.request('http://localhost/fhir/R4/Encounter', {
         method: 'POST',

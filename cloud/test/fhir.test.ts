@@ -3,9 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Database } from '../src/db/database.ts';
 import { MRN_SYSTEM } from '../src/db/schema.ts';
-import { fhirApp } from '../src/fhir/index.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { READ_ONLY_TYPES, STORED_TYPES } from '../src/fhir/store/validate.ts';
+import { fhirAppAs } from './support/access.ts';
 import { savePatients } from './support/patients.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
@@ -65,7 +65,7 @@ for (const target of testDatabaseTargets()) {
   t.before(async () => {
     database = await target.open();
     await insertFixture(database);
-    app = fhirApp(database.db);
+    app = fhirAppAs(database.db);
   });
   t.after(async () => {
     await database.close();
@@ -233,7 +233,7 @@ for (const target of testDatabaseTargets()) {
     ).json();
     assert.is(meta.implementation.url, 'http://ehr.example:8080/fhir/R4');
 
-    const fixed = fhirApp(database.db, { baseUrl: 'https://fhir.example.org/R4/' });
+    const fixed = fhirAppAs(database.db, undefined, { baseUrl: 'https://fhir.example.org/R4/' });
     const viaFixed: Json = await (await fixed.request('/Patient?name=doe')).json();
     assert.is(viaFixed.entry[0].fullUrl, 'https://fhir.example.org/R4/Patient/p1');
     assert.is(viaFixed.link[0].url, 'https://fhir.example.org/R4/Patient?name=doe&_count=50');

@@ -1,13 +1,13 @@
 // Patient/$everything and the patient summary, on PGlite and PostgreSQL, from resources written
 // through the FHIR API.
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { raiseCriticalAlert } from '../src/alerts/clinical-alerts.ts';
 import type { Database } from '../src/db/database.ts';
-import { fhirApp } from '../src/fhir/index.ts';
 import { patientsApp } from '../src/patients/routes.ts';
 import { ageOn } from '../src/patients/summary.ts';
+import { apiUnderTest, fhirAppAs } from './support/access.ts';
 import { savePatients } from './support/patients.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
@@ -81,8 +81,8 @@ for (const target of testDatabaseTargets()) {
         birthDate: '1961-02-03',
       },
     ]);
-    app = new Hono()
-      .route('/fhir/R4', fhirApp(database.db))
+    app = apiUnderTest(database.db)
+      .app.route('/fhir/R4', fhirAppAs(database.db))
       .route('/api', patientsApp(database.db));
     await create('hr-old', vital('p1', '8867-4', 80, '/min', '2025-01-01T08:00:00Z'));
     await create('hr-new', vital('p1', '8867-4', 92, '/min', '2025-01-02T08:00:00Z'));

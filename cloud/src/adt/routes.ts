@@ -1,5 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import { accessOf } from '../access/index.ts';
+import type { RequestAccess } from '../access/request-access.ts';
 import type { Db } from '../db/database.ts';
 import { apiErrors, errorBody, jsonBody } from '../http/json-body.ts';
 import { Adt } from './adt.ts';
@@ -22,35 +24,53 @@ export function adtApp(db: Db, bedsChanged: (gatewayId: string) => Promise<void>
   const adt = new Adt(db, bedsChanged);
   const app = new Hono();
 
+  // An ADT movement writes the patient's Encounter: a nurse may admit onto their own ward and
+  // move or discharge the patients in their care; a doctor the patients in theirs.
   const movement =
     <T extends z.ZodType>(
       schema: T,
+      authorize: (access: RequestAccess, body: z.infer<T>) => void,
       run: (body: z.infer<T>, at: number | undefined) => Promise<unknown>,
     ) =>
     async (c: Context) => {
       const body = await jsonBody(c, schema);
+      authorize(accessOf(c), body);
       const at = (body as { at?: string }).at;
       return c.json(await run(body, at ? Date.parse(at) : undefined));
     };
+  const onto = (a: RequestAccess, b: z.infer<typeof Admit>) =>
+    a.requireWardOrPatient(
+      b.to.gatewayId,
+      b.patientId,
+      'Encounter',
+      'create',
+      a.record('create', 'adt/admit'),
+    );
+  const existing = (what: string) => (a: RequestAccess, b: z.infer<typeof Discharge>) =>
+    a.requirePatient(b.patientId, 'Encounter', 'update', a.record('update', `adt/${what}`));
 
   app.post(
     '/adt/admit',
-    movement(Admit, (b, at) => adt.admit(b.patientId, b.to, at)),
+    movement(Admit, onto, (b, at) => adt.admit(b.patientId, b.to, at)),
   );
   app.post(
     '/adt/transfer',
-    movement(Admit, (b, at) => adt.transfer(b.patientId, b.to, at)),
+    movement(Admit, existing('transfer'), (b, at) => adt.transfer(b.patientId, b.to, at)),
   );
   app.post(
     '/adt/discharge',
-    movement(Discharge, (b, at) => adt.discharge(b.patientId, at)),
+    movement(Discharge, existing('discharge'), (b, at) => adt.discharge(b.patientId, at)),
   );
 
   app.get('/trends', async (c) => {
     const q = c.req.query();
+    const access = accessOf(c);
+    const op = access.record('search', 'trends');
+    access.require('Observation', 'search');
     const missing = ['patient', 'parameter', 'from', 'to'].filter((k) => !q[k]);
     if (missing.length > 0)
       return c.json(errorBody('invalid_parameter', `missing ${missing.join(', ')}`), 400);
+    access.requirePatient(q.patient, 'Observation', 'search', op);
     const term = trendParameter(q.parameter);
     if (!term)
       return c.json(

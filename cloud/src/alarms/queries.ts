@@ -8,8 +8,10 @@ import {
   exists,
   gte,
   inArray,
+  isNull,
   lt,
   notExists,
+  or,
   type SQL,
   sql,
 } from 'drizzle-orm';
@@ -142,6 +144,11 @@ export interface AlarmFilter {
   raisedFrom?: number;
   /** Raised before this instant (epoch ms). */
   raisedBefore?: number;
+  /**
+   * Authorization: only alarms of these patients, or of no patient on these wards (gateways).
+   * Absent: every alarm.
+   */
+  visibleTo?: { patientIds: readonly string[]; wards: readonly string[] };
   /** Further conditions on `raisedEvent`, ANDed. */
   where?: readonly SQL[];
 }
@@ -153,6 +160,13 @@ export function alarmWhere(db: Db, filter: AlarmFilter): SQL | undefined {
   if (filter.bedId !== undefined) conditions.push(eq(r.bedId, filter.bedId));
   if (filter.patientIds) conditions.push(inArrayOrNothing(r.patientId, filter.patientIds));
   if (filter.kinds) conditions.push(inArrayOrNothing(r.kind, filter.kinds));
+  if (filter.visibleTo)
+    conditions.push(
+      or(
+        inArrayOrNothing(r.patientId, filter.visibleTo.patientIds),
+        and(isNull(r.patientId), inArrayOrNothing(r.gatewayId, filter.visibleTo.wards)),
+      ),
+    );
   if (filter.raisedFrom !== undefined) conditions.push(gte(r.time, filter.raisedFrom));
   if (filter.raisedBefore !== undefined) conditions.push(lt(r.time, filter.raisedBefore));
   if (filter.active !== undefined) conditions.push(activeCondition(db, filter.active));
@@ -254,7 +268,7 @@ export async function countAlarms(db: Db, filter: AlarmFilter): Promise<number> 
 /** Alarms not cleared, highest priority first, then the most recently raised first. */
 export async function activeAlarms(
   db: Db,
-  filter: Pick<AlarmFilter, 'gatewayId' | 'bedId' | 'patientIds'>,
+  filter: Pick<AlarmFilter, 'gatewayId' | 'bedId' | 'patientIds' | 'visibleTo'>,
 ): Promise<Alarm[]> {
   const raisedRows = await db
     .select()

@@ -1,6 +1,7 @@
 import { AlarmKind, AlarmPriority } from '@wardgate/shared';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { AccessDenied, accessOf, redactQuery } from '../access/index.ts';
 import type { Db } from '../db/database.ts';
 import { FhirError } from '../fhir/operation-outcome.ts';
 import { DEFAULT_COUNT, MAX_COUNT, parseDate } from '../fhir/search-params.ts';
@@ -39,17 +40,26 @@ const HISTORY_PARAMS = [...ACTIVE_PARAMS, 'from', 'to', 'priority', 'kind', '_co
 export function alarmsApp(db: Db): Hono {
   const app = new Hono();
 
+  // Alarms are the Flags of a patient's record: read as Flag, within the care relationship.
   app.get('/active', async (c) => {
+    const access = accessOf(c);
+    access.require('Flag', 'search');
     const query = queryOf(c, ACTIVE_PARAMS);
-    const alarms = await activeAlarms(db, placeFilter(query));
+    const op = access.record('search', 'alarms/active', [], redactQuery(query));
+    const alarms = await activeAlarms(db, { ...placeFilter(query), visibleTo: access.visibleTo() });
+    for (const alarm of alarms) if (alarm.patientId) op.patients.add(alarm.patientId);
     return c.json({ alarms: alarms.map(publicAlarm) });
   });
 
   app.get('/', async (c) => {
+    const access = accessOf(c);
+    access.require('Flag', 'search');
     const query = queryOf(c, HISTORY_PARAMS);
+    const op = access.record('search', 'alarms', [], redactQuery(query));
     const filter: AlarmFilter = {
       ...placeFilter(query),
       ...rangeOf(query.get('from'), query.get('to')),
+      visibleTo: access.visibleTo(),
     };
     const priorities = query.get('priority');
     if (priorities !== undefined)
@@ -69,6 +79,7 @@ export function alarmsApp(db: Db): Hono {
       url.searchParams.set('cursor', encodeCursor(page.next));
       next = `${url.pathname}${url.search}`;
     }
+    for (const alarm of page.alarms) if (alarm.patientId) op.patients.add(alarm.patientId);
     return c.json({ alarms: page.alarms.map(publicAlarm), total, next });
   });
 
@@ -76,7 +87,19 @@ export function alarmsApp(db: Db): Hono {
     const gatewayId = c.req.param('gatewayId');
     const alarmId = c.req.param('alarmId');
     queryOf(c, []);
+    const access = accessOf(c);
+    access.require('Flag', 'read');
+    const op = access.record('read', `alarms/${gatewayId}/${alarmId}`);
     const found = await readAlarm(db, gatewayId, alarmId);
+    const visibleTo = access.visibleTo();
+    const patientId = found?.alarm.patientId;
+    if (
+      found &&
+      visibleTo &&
+      !(patientId ? visibleTo.patientIds.includes(patientId) : visibleTo.wards.includes(gatewayId))
+    )
+      throw access.deny('no care relationship with the patient of this alarm');
+    if (patientId) op.patients.add(patientId);
     if (!found) {
       throw new AlarmApiError(
         404,
@@ -99,10 +122,11 @@ export function alarmsApp(db: Db): Hono {
   app.onError((error, c) => {
     if (error instanceof AlarmApiError)
       return errorJson(c, error.status, error.code, error.message);
+    if (error instanceof AccessDenied) return errorJson(c, 403, error.code, error.message);
     // The FHIR search helpers (date parsing) report bad values as FhirError.
     if (error instanceof FhirError)
       return errorJson(c, error.status, 'invalid_parameter', error.message);
-    console.error('alarms: request failed', c.req.method, c.req.url, error);
+    console.error('alarms: request failed', c.req.method, new URL(c.req.url).pathname, error);
     return errorJson(c, 500, 'internal_error', 'Internal server error');
   });
   return app;

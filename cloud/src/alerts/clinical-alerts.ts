@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { termFor } from '@wardgate/shared';
-import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { clinicalAlerts } from '../db/schema.ts';
 import type { ReadingRow } from '../fhir/observation.ts';
@@ -136,13 +136,31 @@ export async function acknowledgeAlert(
   });
 }
 
-/** Alerts newest first: of one patient or all, open ones only or all. */
+/** The patient an alert is about, or undefined when there is no such alert. */
+export async function alertPatient(db: Db, id: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ patientId: clinicalAlerts.patientId })
+    .from(clinicalAlerts)
+    .where(eq(clinicalAlerts.id, id));
+  return row?.patientId;
+}
+
+/**
+ * Alerts newest first: of one patient or all, open ones only or all; `patientIds` (access)
+ * limits them to those patients.
+ */
 export async function listAlerts(
   db: Db,
-  filter: { patientId?: string; open?: boolean; limit: number },
+  filter: { patientId?: string; patientIds?: readonly string[]; open?: boolean; limit: number },
 ): Promise<ClinicalAlertRow[]> {
   const conditions: SQL[] = [];
   if (filter.patientId) conditions.push(eq(clinicalAlerts.patientId, filter.patientId));
+  if (filter.patientIds)
+    conditions.push(
+      filter.patientIds.length === 0
+        ? sql`false`
+        : inArray(clinicalAlerts.patientId, [...filter.patientIds]),
+    );
   if (filter.open === true) conditions.push(isNull(clinicalAlerts.acknowledgedAt));
   if (filter.open === false) conditions.push(sql`${clinicalAlerts.acknowledgedAt} is not null`);
   return db

@@ -54,15 +54,24 @@ export interface EverythingPage {
  * Flag.patient, ...). Parameters: `_type` (comma-separated types), `_since` (changed since an
  * instant), `start` / `end` (care dates: a resource with a clinical date outside is left out;
  * one without a date stays), `_count` and paging. The patient comes first, then by type and id.
+ * `readableTypes` (authorization) leaves out the types the caller may not read, in the query.
  */
 export async function patientEverything(
   db: Db,
   patientId: string,
   pairs: [string, string][],
+  readableTypes: readonly string[] = STORED_TYPES,
 ): Promise<EverythingPage> {
   let count = DEFAULT_COUNT;
   let offset = 0;
-  const filters = [];
+  const filters = [
+    readableTypes.length === 0
+      ? sql`false`
+      : sql`r.resource_type in (${sql.join(
+          readableTypes.map((t) => sql`${t}`),
+          sql`, `,
+        )})`,
+  ];
   const linkParams: [string, string][] = [];
   for (const [name, value] of pairs) {
     if (value === '') continue;

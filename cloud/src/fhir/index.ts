@@ -1,5 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { AccessDenied, accessControl, accessOf } from '../access/index.ts';
+import type { AuditLog } from '../audit/audit-entry.ts';
 import type { Db } from '../db/database.ts';
 import { searchsetBundle } from './bundle.ts';
 import { capabilityStatement } from './capability.ts';
@@ -13,6 +15,9 @@ import { type FhirResource, parseJson, STORED_TYPES } from './store/validate.ts'
 export interface FhirAppOptions {
   /** Absolute base URL the API is reached at (e.g. https://host/fhir/R4); else from each request. */
   baseUrl?: string;
+  /** Where every access is recorded; a request's response waits for its record. */
+  audit: AuditLog;
+  log?: (message: string) => void;
 }
 
 /** Largest request body (a Binary or DocumentReference with its data inline included). */
@@ -22,11 +27,11 @@ const ownRoute = new RegExp(`/(metadata|${STORED_TYPES.join('|')})(/|$)`);
 
 /**
  * The FHIR R4 API: the versioned interactions, search, batch and transaction on the stored types,
- * Patient/$everything, CapabilityStatement. JSON only. Mount it at `/fhir/R4`; Bundle links are absolute URLs under
- * `baseUrl`.
+ * Patient/$everything, CapabilityStatement. JSON only. Mount it at `/fhir/R4` behind
+ * authentication (the principal in `c.get('principal')`); every route but `/metadata` is
+ * authorized and audited here. Bundle links are absolute URLs under `baseUrl`.
  */
-
-export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
+export function fhirApp(db: Db, options: FhirAppOptions): Hono {
   const app = new Hono();
   const fixedBase = options.baseUrl?.replace(/\/+$/, '');
   const baseOf = (c: Context) => {
@@ -51,9 +56,21 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   );
   app.use('*', jsonOnly);
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
+  const guard = accessControl(db, {
+    audit: options.audit,
+    log: options.log,
+    render: (c, status, _code, message) =>
+      fhirJson(c, operationOutcome(status === 401 ? 'login' : 'exception', message), status),
+  });
+  app.use('*', (c, next) => (c.req.path.endsWith('/metadata') ? next() : guard(c, next)));
   const everything = async (c: Context, pairs: [string, string][]) => {
     const id = c.req.param('id') as string;
-    const page = await patientEverything(db, id, pairs);
+    const access = accessOf(c);
+    const op = access.record('export', `Patient/${id}/$everything`);
+    access.requirePatient(id, 'Patient', 'read', op);
+    const readable = STORED_TYPES.filter((t) => access.can(t, 'read'));
+    const page = await patientEverything(db, id, pairs, readable);
+    page.resources = page.resources.flatMap((r) => access.visible(r, op) ?? []);
     return fhirJson(
       c,
       searchsetBundle({
@@ -76,7 +93,12 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
   app.post('/', async (c) =>
     fhirJson(
       c,
-      await processBundle(db, baseOf(c).replace(/\/+$/, ''), parseJson(await c.req.text(), 'Body')),
+      await processBundle(
+        db,
+        baseOf(c).replace(/\/+$/, ''),
+        parseJson(await c.req.text(), 'Body'),
+        accessOf(c),
+      ),
     ),
   );
 
@@ -96,7 +118,10 @@ export function fhirApp(db: Db, options: FhirAppOptions = {}): Hono {
     if (error instanceof FhirError) {
       return fhirJson(c, error.outcome(), error.status);
     }
-    console.error('fhir: request failed', c.req.method, c.req.url, error);
+    if (error instanceof AccessDenied)
+      return fhirJson(c, operationOutcome('forbidden', error.message), 403);
+    // The path only: a query can hold names or identifiers.
+    console.error('fhir: request failed', c.req.method, new URL(c.req.url).pathname, error);
     return fhirJson(c, operationOutcome('exception', 'Internal server error'), 500);
   });
   return app;

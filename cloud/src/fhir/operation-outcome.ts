@@ -16,6 +16,9 @@ export type IssueCode =
   | 'conflict'
   | 'duplicate'
   | 'too-costly'
+  | 'forbidden'
+  | 'login'
+  | 'throttled'
   | 'exception';
 
 export interface Issue {

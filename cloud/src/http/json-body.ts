@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { AccessDenied } from '../access/access-denied.ts';
 
 /** A refused API request: `status` is the HTTP status, `code` a stable machine-readable reason. */
 export class ApiError extends Error {
@@ -38,9 +39,13 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
   return parsed.data;
 }
 
-/** onError for API apps: ApiError as its status and body, anything else logged and 500. */
+/**
+ * onError for API apps: ApiError and AccessDenied (403) as their status and body, anything else
+ * logged (the path only: a query may name a patient) and 500.
+ */
 export function apiErrors(error: Error, c: Context) {
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
-  console.error('api: request failed', c.req.method, c.req.url, error);
+  if (error instanceof AccessDenied) return c.json(errorBody(error.code, error.message), 403);
+  console.error('api: request failed', c.req.method, new URL(c.req.url).pathname, error);
   return c.json(errorBody('internal_error', 'Internal server error'), 500);
 }

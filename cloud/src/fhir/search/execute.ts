@@ -1,4 +1,8 @@
 import { and, count, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { keyRingOf } from '../../crypto/db-key-ring.ts';
+import { openContents } from '../../crypto/fhir-content.ts';
+import type { KeyRing } from '../../crypto/key-ring.ts';
+import { blindKindOf } from '../../crypto/phi-index.ts';
 import type { Db } from '../../db/database.ts';
 import { rowsOf } from '../../db/results.ts';
 import { fhirReferenceIndex, fhirResources } from '../../db/schema.ts';
@@ -57,13 +61,16 @@ const SORT_TABLE: Record<string, string> = {
  * A search on a stored resource type with the standard R4 parameters: each occurrence ANDed,
  * comma alternatives ORed; modifiers, prefixes and one level of chaining; _id, _lastUpdated,
  * _sort (several keys, '-' descending), _count, _include, _revinclude, _summary=count, _total.
- * Anything else is a 400 naming the parameter.
+ * Anything else is a 400 naming the parameter. `restriction` (authorization: what the caller may
+ * see) is one more condition, so counts and pages hold only what may be seen.
  */
 export async function searchStored(
   db: Db,
   type: string,
   pairs: [string, string][],
+  restriction?: SQL,
 ): Promise<StoredSearchResult> {
+  const ring = keyRingOf(db);
   // The type as a constant, so each index lookup can use (resource_type, param, value) indexes.
   const subject = {
     type: sql`${type}`,
@@ -74,6 +81,7 @@ export async function searchStored(
     eq(fhirResources.resourceType, type),
     eq(fhirResources.deleted, false),
   ];
+  if (restriction) conditions.push(restriction);
   const linkParams: [string, string][] = [];
   const order: SQL[] = [];
   const includes: Include[] = [];
@@ -138,7 +146,7 @@ export async function searchStored(
         );
         break;
       default:
-        conditions.push(paramCondition(type, name, value, subject));
+        conditions.push(paramCondition(type, name, value, subject, ring));
     }
     linkParams.push([name, value]);
   }
@@ -152,21 +160,37 @@ export async function searchStored(
   const result = await db.execute(sql`
     with ids as materialized (select ${fhirResources.id} as id from ${fhirResources} where ${where})
     select ${needTotal ? sql`(select count(*) from ids)::int` : sql`null::int`} as total,
-           page.content, page.id
+           page.content, page.id, page.version_id as "versionId"
     from (select 1) one
     left join lateral (
-      select ${fhirResources.content} as content, ${fhirResources.id} as id from ${fhirResources}
+      select ${fhirResources.content} as content, ${fhirResources.id} as id,
+             ${fhirResources.versionId} as version_id from ${fhirResources}
       where ${fhirResources.resourceType} = ${type} and ${fhirResources.id} in (select id from ids)
       order by ${orderBy} limit ${limit} offset ${offset}
     ) page on true`);
-  const resultRows = rowsOf<{ total: number | null; content: unknown; id: string | null }>(result);
+  const resultRows = rowsOf<{
+    total: number | null;
+    content: unknown;
+    id: string | null;
+    versionId: number;
+  }>(result);
   const total = needTotal ? Number(resultRows[0]?.total ?? 0) : null;
   if (summaryCount)
     return { total, matches: [], includes: [], linkParams, count: count_, offset, summaryCount };
-  const rows = resultRows.filter((r) => r.id !== null) as { content: unknown; id: string }[];
-  const matches = rows.map((r) => r.content as FhirResource);
+  const rows = resultRows.filter((r) => r.id !== null) as {
+    content: unknown;
+    id: string;
+    versionId: number;
+  }[];
+  const matches = (
+    await openContents(
+      ring,
+      rows.map((r) => ({ ...r, resourceType: type })),
+    )
+  ).filter((r) => r !== null);
   const ids = rows.map((r) => r.id);
-  const included = ids.length > 0 ? await loadIncludes(db, type, ids, includes, revincludes) : [];
+  const included =
+    ids.length > 0 ? await loadIncludes(db, ring, type, ids, includes, revincludes) : [];
   const seen = new Set(matches.map((m) => `${m.resourceType}/${m.id}`));
   const uniqueIncludes = included.filter((r) => {
     const key = `${r.resourceType}/${r.id}`;
@@ -197,6 +221,12 @@ function sortKeys(type: string, value: string): SQL[] {
     const def = searchParamsOf(type).get(key);
     if (!def || !SORTABLE.includes(def.type))
       throw new SearchParamError('_sort', `cannot sort ${type} by "${key}"`);
+    if (blindKindOf(type, key))
+      throw new SearchParamError(
+        '_sort',
+        `cannot sort ${type} by "${key}": it identifies a person and is stored encrypted`,
+        'not-supported',
+      );
     // The smallest value ascending, the largest descending; resources without one go last.
     const fn = sql.raw(descending ? 'max' : 'min');
     const column = sql.raw(SORT_COLUMN[def.type]);
@@ -222,6 +252,7 @@ function parseInclude(name: string, value: string, searchedType: string | undefi
 /** The resources _include points at and the ones _revinclude finds pointing back. */
 async function loadIncludes(
   db: Db,
+  ring: KeyRing,
   type: string,
   ids: string[],
   includes: Include[],
@@ -259,7 +290,12 @@ async function loadIncludes(
   }
   if (keys.length === 0) return [];
   const rows = await db
-    .select({ content: fhirResources.content })
+    .select({
+      resourceType: fhirResources.resourceType,
+      id: fhirResources.id,
+      versionId: fhirResources.versionId,
+      content: fhirResources.content,
+    })
     .from(fhirResources)
     .where(
       and(
@@ -271,5 +307,5 @@ async function loadIncludes(
         ),
       ),
     );
-  return rows.map((r) => r.content as FhirResource);
+  return (await openContents(ring, rows)).filter((r) => r !== null);
 }

@@ -31,16 +31,31 @@ const CURRENT_COLUMNS = {
   content: fhirResources.content,
 };
 
-/** The versioned resource store: every write is a new version in fhir_history, in one transaction. */
+/**
+ * Authorization of one principal over the store (access/request-access.ts): what a read may
+ * return (throws when nothing), and whether a write from `before` to `after` is allowed (throws).
+ */
+export interface StoreGuard {
+  readable(version: StoredVersion): StoredVersion;
+  writable(type: string, before: FhirResource | null, after: FhirResource | null): void;
+}
+
+/**
+ * The versioned resource store: every write is a new version in fhir_history, in one transaction.
+ * With a guard, every version read and every write is authorized for the guard's principal.
+ */
 export class ResourceStore {
   private readonly db: Db;
+  private readonly guard: StoreGuard | undefined;
 
-  constructor(db: Db) {
+  constructor(db: Db, guard?: StoreGuard) {
     this.db = db;
+    this.guard = guard;
   }
 
   /** Stores a new resource under a server-assigned id: one statement, atomic by itself. */
   async create(resource: FhirResource): Promise<StoredVersion> {
+    this.guard?.writable(resource.resourceType, null, resource);
     const version = stamp(resource, randomUUID(), 1, 'create');
     await writeVersion(this.db, version, 'new');
     return version;
@@ -72,8 +87,18 @@ export class ResourceStore {
   ): Promise<{ version: StoredVersion; created: boolean }> {
     const type = resource.resourceType;
     const id = resource.id as string;
+    // The guard sees the version being replaced; it must still be current under the row lock.
+    const before = this.guard && (await new ResourceStore(this.db).read(type, id));
+    if (this.guard)
+      this.guard.writable(type, before && !before.deleted ? before.resource : null, resource);
     return this.db.transaction(async (tx) => {
       const current = await lockCurrent(tx as unknown as Db, type, id);
+      if (this.guard && current?.versionId !== before?.versionId)
+        throw new FhirError(
+          409,
+          'conflict',
+          `${type}/${id} changed while it was being updated; retry`,
+        );
       if (ifMatch !== undefined && current?.versionId !== ifMatch) {
         throw new FhirError(
           412,
@@ -107,8 +132,17 @@ export class ResourceStore {
 
   /** Marks `type/id` deleted as a new version (history keeps the old ones); undefined if unknown. */
   async delete(type: string, id: string): Promise<StoredVersion | undefined> {
+    const before = this.guard && (await new ResourceStore(this.db).read(type, id));
+    if (this.guard && before?.resource) this.guard.writable(type, before.resource, null);
+    else this.guard?.writable(type, null, null);
     return this.db.transaction(async (tx) => {
       const current = await lockCurrent(tx as unknown as Db, type, id);
+      if (this.guard && current?.versionId !== before?.versionId)
+        throw new FhirError(
+          409,
+          'conflict',
+          `${type}/${id} changed while it was being deleted; retry`,
+        );
       if (!current || current.deleted) return undefined;
       const version: StoredVersion = {
         resourceType: type,
@@ -130,7 +164,11 @@ export class ResourceStore {
       .select(CURRENT_COLUMNS)
       .from(fhirResources)
       .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
-    return row && fromRow({ ...row, method: row.deleted ? 'delete' : 'update' });
+    return row && this.guarded(fromRow({ ...row, method: row.deleted ? 'delete' : 'update' }));
+  }
+
+  private guarded(version: StoredVersion): StoredVersion {
+    return this.guard ? this.guard.readable(version) : version;
   }
 
   async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
@@ -144,7 +182,7 @@ export class ResourceStore {
           eq(fhirHistory.versionId, versionId),
         ),
       );
-    return row && fromRow(row);
+    return row && this.guarded(fromRow(row));
   }
 
   /** Versions newest first, of one resource or of a whole type, optionally since a time. */
@@ -168,7 +206,7 @@ export class ResourceStore {
       .orderBy(desc(fhirHistory.lastUpdated), desc(fhirHistory.versionId), fhirHistory.id)
       .limit(options.count)
       .offset(options.offset);
-    return { total, versions: rows.map((r) => fromRow(r)) };
+    return { total, versions: rows.map((r) => this.guarded(fromRow(r))) };
   }
 
   /** Current, not deleted resources of `type` whose JSON contains `fragment` (jsonb @>). */
@@ -184,7 +222,7 @@ export class ResourceStore {
         ),
       )
       .limit(limit);
-    return rows.map((r) => fromRow({ ...r, method: 'update' }));
+    return rows.map((r) => this.guarded(fromRow({ ...r, method: 'update' })));
   }
 }
 

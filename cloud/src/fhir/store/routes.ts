@@ -1,4 +1,6 @@
 import type { Context, Hono } from 'hono';
+import { accessOf, classificationOf, redactQuery, storeGuard } from '../../access/index.ts';
+import type { AuditAction } from '../../audit/audit-entry.ts';
 import type { Db } from '../../db/database.ts';
 import { searchsetBundle } from '../bundle.ts';
 import { FhirError, fhirJson, operationOutcome, SearchParamError } from '../operation-outcome.ts';
@@ -17,14 +19,25 @@ import { type FhirResource, parseJson, READ_ONLY_TYPES, STORED_TYPES } from './v
 
 /**
  * read, vread, create (with If-None-Exist), update (with If-Match), JSON Patch, delete and
- * instance / type history for the STORED_TYPES, on `app` (mounted at /fhir/R4).
+ * instance / type history for the STORED_TYPES, on `app` (mounted at /fhir/R4). Each route
+ * works through the request's access (access/): a store guarded for its principal, searches
+ * restricted to what it may see.
  */
 export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => string): void {
-  const store = new ResourceStore(db);
+  /** A store for one audited operation of the request. */
+  const storeFor = (c: Context, action: AuditAction, entity: string) => {
+    const access = accessOf(c);
+    return new ResourceStore(db, storeGuard(access, access.record(action, entity)));
+  };
 
   for (const type of STORED_TYPES) {
     const search = async (c: Context, pairs: [string, string][]) => {
-      const result = await searchStored(db, type, pairs);
+      const access = accessOf(c);
+      const restriction = access.searchRestriction(type, pairs);
+      const op = access.record('search', `${type}?`, [], redactQuery(pairs));
+      const result = await searchStored(db, type, pairs, restriction);
+      result.matches = result.matches.flatMap((r) => access.visible(r, op) ?? []);
+      result.includes = result.includes.flatMap((r) => access.visible(r, op) ?? []);
       return fhirJson(
         c,
         searchsetBundle({
@@ -45,19 +58,30 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
     );
 
     app.get(`/${type}/_history`, async (c) => {
+      const access = accessOf(c);
+      access.require(type, 'read');
+      // Filtering a page after the fact would leak through its total: relationship-bound
+      // principals use search or a resource's own history instead.
+      if (!access.everyPatient && classificationOf(type) === 'phi')
+        throw access.deny(`type-level history of ${type} needs access to every patient`);
       const page = historyPage(c);
+      const store = storeFor(c, 'history', `${type}/_history`);
       const { total, versions } = await store.history({ type, ...page });
       return fhirJson(c, historyBundle(baseOf(c), `${type}/_history`, page, total, versions));
     });
 
     app.get(`/${type}/:id`, async (c) => {
+      accessOf(c).require(type, 'read');
+      const store = storeFor(c, 'read', `${type}/${c.req.param('id')}`);
       const version = await store.read(type, c.req.param('id'));
       return versionResponse(c, baseOf(c), present(type, c.req.param('id'), version), 200);
     });
 
     app.get(`/${type}/:id/_history`, async (c) => {
       const id = c.req.param('id');
+      accessOf(c).require(type, 'read');
       const page = historyPage(c);
+      const store = storeFor(c, 'history', `${type}/${id}/_history`);
       const { total, versions } = await store.history({ type, id, ...page });
       if (total === 0) throw new FhirError(404, 'not-found', `${type}/${id} is not known`);
       return fhirJson(c, historyBundle(baseOf(c), `${type}/${id}/_history`, page, total, versions));
@@ -66,6 +90,8 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
     app.get(`/${type}/:id/_history/:vid`, async (c) => {
       const { id, vid } = c.req.param();
       const versionId = Number(vid);
+      accessOf(c).require(type, 'read');
+      const store = storeFor(c, 'vread', `${type}/${id}/_history/${vid}`);
       const version = Number.isInteger(versionId)
         ? await store.vread(type, id, versionId)
         : undefined;
@@ -77,9 +103,10 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
       continue;
     }
     app.post(`/${type}`, async (c) => {
+      accessOf(c).require(type, 'create');
       const body = parseJson(await c.req.text(), 'Body');
       const { status, version } = await createInteraction(
-        store,
+        storeFor(c, 'create', type),
         type,
         body,
         c.req.header('if-none-exist'),
@@ -89,9 +116,10 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
 
     app.put(`/${type}/:id`, async (c) => {
       const id = c.req.param('id');
+      accessOf(c).require(type, 'update');
       const body = parseJson(await c.req.text(), 'Body');
       const { status, version } = await updateInteraction(
-        store,
+        storeFor(c, 'update', `${type}/${id}`),
         type,
         id,
         body,
@@ -102,6 +130,7 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
 
     app.patch(`/${type}/:id`, async (c) => {
       const id = c.req.param('id');
+      accessOf(c).require(type, 'update');
       const contentType = c.req.header('content-type') ?? '';
       if (!/^application\/json-patch\+json\s*(;|$)/i.test(contentType))
         throw new FhirError(
@@ -111,7 +140,7 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
         );
       const operations = parseJson(await c.req.text(), 'JSON Patch');
       const { version } = await patchInteraction(
-        store,
+        storeFor(c, 'update', `${type}/${id}`),
         type,
         id,
         operations,
@@ -121,7 +150,8 @@ export function storedResourceRoutes(app: Hono, db: Db, baseOf: (c: Context) => 
     });
 
     app.delete(`/${type}/:id`, async (c) => {
-      await store.delete(type, c.req.param('id'));
+      accessOf(c).require(type, 'delete');
+      await storeFor(c, 'delete', `${type}/${c.req.param('id')}`).delete(type, c.req.param('id'));
       // Deleting what is already gone succeeds too: the end state is what the client asked for.
       return c.body(null, 204);
     });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { AccessDenied, type RequestAccess, redactQuery, storeGuard } from '../../access/index.ts';
+import type { AuditAction } from '../../audit/audit-entry.ts';
 import type { Db } from '../../db/database.ts';
 import { FhirError, operationOutcome } from '../operation-outcome.ts';
 import { searchStored } from '../search/execute.ts';
@@ -41,9 +43,15 @@ const METHOD_ORDER = ['DELETE', 'POST', 'PUT', 'PATCH', 'GET'];
  * transaction: every entry succeeds or nothing is written, and the first failure is the answer.
  * Entries run in FHIR's order (DELETE, POST, PUT/PATCH, GET); a POST's `urn:uuid:` fullUrl is
  * replaced, wherever another entry references it, by the id the server assigns. A batch runs each
- * entry on its own and reports each outcome.
+ * entry on its own and reports each outcome. With `access`, every entry is authorized and
+ * recorded for the audit trail like the same request on its own.
  */
-export async function processBundle(db: Db, base: string, body: unknown): Promise<unknown> {
+export async function processBundle(
+  db: Db,
+  base: string,
+  body: unknown,
+  access?: RequestAccess,
+): Promise<unknown> {
   const bundle = body as { resourceType?: string; type?: string; entry?: BundleEntry[] };
   if (bundle?.resourceType !== 'Bundle')
     throw new FhirError(400, 'invalid', 'POST to the base takes a Bundle');
@@ -66,7 +74,7 @@ export async function processBundle(db: Db, base: string, body: unknown): Promis
     const responses: ResponseEntry[] = new Array(entries.length);
     for (const { entry, index } of order) {
       try {
-        responses[index] = await runEntry(new ResourceStore(db), db, base, entry);
+        responses[index] = await runEntry(db, base, entry, access);
       } catch (error) {
         responses[index] = failure(error);
       }
@@ -76,15 +84,14 @@ export async function processBundle(db: Db, base: string, body: unknown): Promis
 
   return db.transaction(async (tx) => {
     const txDb = tx as unknown as Db;
-    const store = new ResourceStore(txDb);
     const responses: ResponseEntry[] = new Array(entries.length);
     // fullUrl (urn:uuid:…) → Type/id, filled as the ids become known.
     const assigned = new Map<string, string>();
     const run = async ({ entry, index }: { entry: BundleEntry; index: number }) => {
       try {
-        responses[index] = await runEntry(store, txDb, base, rewrite(entry, assigned));
+        responses[index] = await runEntry(txDb, base, rewrite(entry, assigned), access);
       } catch (error) {
-        const e = error instanceof FhirError ? error : null;
+        const e = asFhirError(error);
         throw new FhirError(
           e?.status ?? 500,
           e?.code ?? 'exception',
@@ -147,11 +154,17 @@ function rewrite(entry: BundleEntry, assigned: Map<string, string>): BundleEntry
   return { ...entry, resource: own ? { ...resource, id: own.split('/')[1] } : resource };
 }
 
+/** AccessDenied as the FhirError a Bundle entry answers with; other errors as they are. */
+function asFhirError(error: unknown): FhirError | null {
+  if (error instanceof AccessDenied) return new FhirError(403, 'forbidden', error.message);
+  return error instanceof FhirError ? error : null;
+}
+
 async function runEntry(
-  store: ResourceStore,
   db: Db,
   base: string,
   entry: BundleEntry,
+  access: RequestAccess | undefined,
 ): Promise<ResponseEntry> {
   const method = entry.request?.method;
   const url = entry.request?.url ?? '';
@@ -165,8 +178,14 @@ async function runEntry(
     throw new FhirError(400, 'not-supported', `request.url "${url}" is not supported`);
   const ifMatch = parseIfMatch(entry.request?.ifMatch);
   if (method !== 'GET') checkWritable(type);
+  const storeFor = (action: AuditAction, entity: string) =>
+    access
+      ? new ResourceStore(db, storeGuard(access, access.record(action, entity)))
+      : new ResourceStore(db);
   switch (method) {
     case 'POST': {
+      access?.require(type, 'create');
+      const store = storeFor('create', type);
       // A transaction pre-assigns the id (for references); createInteraction would drop it.
       const preassigned = entry.resource?.id;
       if (preassigned && entry.fullUrl?.startsWith('urn:uuid:')) {
@@ -180,9 +199,20 @@ async function runEntry(
     }
     case 'PUT':
       if (!id) throw new FhirError(400, 'invalid', `PUT needs Type/id, got "${url}"`);
-      return written(base, await updateInteraction(store, type, id, entry.resource, ifMatch));
+      access?.require(type, 'update');
+      return written(
+        base,
+        await updateInteraction(
+          storeFor('update', `${type}/${id}`),
+          type,
+          id,
+          entry.resource,
+          ifMatch,
+        ),
+      );
     case 'PATCH': {
       if (!id) throw new FhirError(400, 'invalid', `PATCH needs Type/id, got "${url}"`);
+      access?.require(type, 'update');
       // FHIR carries a JSON Patch in a Bundle as a Binary whose data is the base64 patch.
       const binary = entry.resource as { resourceType?: string; data?: string } | undefined;
       if (binary?.resourceType !== 'Binary' || !binary.data)
@@ -197,22 +227,31 @@ async function runEntry(
       } catch {
         throw new FhirError(400, 'structure', 'the PATCH entry Binary.data is not a JSON Patch');
       }
-      return written(base, await patchInteraction(store, type, id, operations, ifMatch));
+      return written(
+        base,
+        await patchInteraction(storeFor('update', `${type}/${id}`), type, id, operations, ifMatch),
+      );
     }
     case 'DELETE':
       if (!id) throw new FhirError(400, 'not-supported', 'conditional delete is not supported');
-      await store.delete(type, id);
+      access?.require(type, 'delete');
+      await storeFor('delete', `${type}/${id}`).delete(type, id);
       return { response: { status: '204' } };
     case 'GET': {
       if (id) {
-        const version = present(type, id, await store.read(type, id));
+        access?.require(type, 'read');
+        const version = present(type, id, await storeFor('read', `${type}/${id}`).read(type, id));
         return {
           fullUrl: `${base}/${type}/${id}`,
           resource: version.resource,
           response: { status: '200', etag: `W/"${version.versionId}"` },
         };
       }
-      const result = await searchStored(db, type, [...new URLSearchParams(query ?? '')]);
+      const pairs = [...new URLSearchParams(query ?? '')];
+      const restriction = access?.searchRestriction(type, pairs);
+      const op = access?.record('search', `${type}?`, [], redactQuery(pairs));
+      const result = await searchStored(db, type, pairs, restriction);
+      if (access) result.matches = result.matches.flatMap((r) => access.visible(r, op) ?? []);
       return {
         resource: {
           resourceType: 'Bundle',
@@ -253,7 +292,7 @@ function written(base: string, { status, version }: Outcome): ResponseEntry {
 }
 
 function failure(error: unknown): ResponseEntry {
-  const e = error instanceof FhirError ? error : null;
+  const e = asFhirError(error);
   return {
     response: {
       status: String(e?.status ?? 500),
