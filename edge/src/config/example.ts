@@ -9,6 +9,9 @@ gateway:
 cloud:
   # The cloud's MQTT broker (mqtt:// or mqtts://).
   mqttUrl: mqtt://127.0.0.1:4783
+  # With mqtts://: the CA that signed the cloud's certificate (wardgate-cloud ca init makes ca.crt).
+  # Leave it out to trust the system's CAs.
+  # caFile: ./ca.crt
   # username defaults to the gateway id.
   password: change-me
   # Ed25519 secret key that signs every envelope: wardgate-edge keygen --out gateway.key

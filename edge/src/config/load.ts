@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type DeviceProfile, loadProfile } from '@wardgate/shared';
@@ -35,6 +36,9 @@ export interface LoadedConfig {
   /** Absolute paths, resolved against the config file's folder. */
   dataDir: string;
   signingKeyFile: string;
+  /** cloud.caFile made absolute, and its PEM text (trusted for mqtts:// and enrollment). */
+  caFile?: string;
+  ca?: string;
   /** The profile of every modbus device, by device id. */
   profiles: Map<string, DeviceProfile>;
 }
@@ -112,17 +116,71 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       problems.push(problem(['devices', index, 'profile'], (error as Error).message));
     }
   });
-  if (problems.length > 0) throw new ConfigError(path, problems);
 
   const base = dirname(path);
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  let ca: string | undefined;
+  const caFile = config.cloud.caFile === undefined ? undefined : absolute(config.cloud.caFile);
+  if (caFile) {
+    const scheme = config.cloud.mqttUrl.split(':')[0];
+    if (!TLS_SCHEMES.has(scheme))
+      problems.push(
+        problem(
+          ['cloud', 'mqttUrl'],
+          `caFile is set but the URL is ${scheme}://: use mqtts:// (or wss://) so the CA is used`,
+        ),
+      );
+    try {
+      ca = readCaFile(caFile);
+    } catch (error) {
+      problems.push(problem(['cloud', 'caFile'], (error as Error).message));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(path, problems);
+
   return {
     file: path,
     config,
     dataDir: absolute(config.gateway.dataDir),
     signingKeyFile: absolute(config.cloud.signingKeyFile),
+    ...(caFile ? { caFile, ca } : {}),
     profiles,
   };
+}
+
+const TLS_SCHEMES = new Set(['mqtts', 'ssl', 'wss']);
+
+/**
+ * The CA certificate(s) in a PEM file, checked to be certificates that are valid now, so a wrong
+ * or expired file is reported here rather than as a TLS failure at every reconnect.
+ */
+export function readCaFile(file: string, now = Date.now()): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) throw new Error(`${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  for (const block of blocks) {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(block);
+    } catch (error) {
+      throw new Error(`${file}: not a readable certificate: ${(error as Error).message}`);
+    }
+    if (!cert.ca)
+      throw new Error(
+        `${file}: ${cert.subject.replace(/\n/g, ', ')} is not a CA certificate (give the CA's, e.g. ca.crt, not the server's)`,
+      );
+    if (Date.parse(cert.validTo) < now)
+      throw new Error(`${file}: the CA certificate expired on ${cert.validTo}`);
+    if (Date.parse(cert.validFrom) > now)
+      throw new Error(`${file}: the CA certificate is not valid before ${cert.validFrom}`);
+  }
+  return text;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

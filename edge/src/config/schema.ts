@@ -73,6 +73,11 @@ export const EdgeConfig = z
       password: z.string().min(1),
       /** File holding the gateway's Ed25519 secret key (base64), made by `wardgate-edge keygen`. */
       signingKeyFile: z.string().min(1),
+      /**
+       * PEM file of the CA that signed the cloud's certificate (`wardgate-cloud ca init` makes
+       * ca.crt): mqtts:// then trusts it. Without it, mqtts:// trusts the system's CAs.
+       */
+      caFile: z.string().min(1).optional(),
       /** Readings per envelope, and how long the sync waits to fill one. */
       batchSize: z.number().int().min(1).max(10_000).default(500),
       batchWindowMs: z.number().int().min(0).max(60_000).default(200),

@@ -105,6 +105,7 @@ export class Gateway implements LiveWard {
       username: config.cloud.username ?? config.gateway.id,
       password: config.cloud.password,
       secretKey,
+      ca: loaded.ca,
       batchSize: { alarms: 50, readings: config.cloud.batchSize },
       readingsWindowMs: config.cloud.batchWindowMs,
       devices: () => [...this.status.values()],

@@ -20,6 +20,8 @@ export interface SyncOptions {
   username: string;
   password: string;
   secretKey: string;
+  /** PEM CA certificate(s) trusted for mqtts:// instead of the system's (a local CA). */
+  ca?: string;
   /** Records per envelope on each stream. */
   batchSize: { alarms: number; readings: number };
   /** How long readings may wait to fill an envelope; alarms never wait. */
@@ -75,7 +77,7 @@ export class CloudSync extends EventEmitter<SyncEvents> {
   private pumping = false;
   private pumpAgain = false;
   private stopped = false;
-  private readonly opts: Required<SyncOptions>;
+  private readonly opts: Required<Omit<SyncOptions, 'ca'>> & Pick<SyncOptions, 'ca'>;
   private readonly store: EdgeStore;
   private readonly onAppended = (stream: Stream) => this.schedule(stream);
   stats = {
@@ -117,6 +119,7 @@ export class CloudSync extends EventEmitter<SyncEvents> {
       connectTimeout: 10_000,
       // Else mqtt-packet pre-allocates 65,536 two-byte Buffers (~8 MB of heap) for packet ids.
       writeCache: false,
+      ...(this.opts.ca ? { ca: this.opts.ca, rejectUnauthorized: true } : {}),
       will: {
         topic: upTopic(gatewayId, 'status'),
         payload: Buffer.from(JSON.stringify(offline)),
