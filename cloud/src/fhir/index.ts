@@ -18,6 +18,8 @@ export interface FhirAppOptions {
   /** Where every access is recorded; a request's response waits for its record. */
   audit: AuditLog;
   log?: (message: string) => void;
+  /** The clock for relationships that end (break-the-glass, care assignments); tests move it. */
+  now?: () => number;
 }
 
 /** Largest request body (a Binary or DocumentReference with its data inline included). */
@@ -59,6 +61,7 @@ export function fhirApp(db: Db, options: FhirAppOptions): Hono {
   const guard = accessControl(db, {
     audit: options.audit,
     log: options.log,
+    now: options.now,
     render: (c, status, _code, message) =>
       fhirJson(c, operationOutcome(status === 401 ? 'login' : 'exception', message), status),
   });

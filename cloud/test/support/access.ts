@@ -15,6 +15,7 @@ import { FULL_ACCESS } from './fhir-harness.ts';
 export function apiUnderTest(
   db: Db,
   who: () => Principal = () => FULL_ACCESS,
+  now?: () => number,
 ): { app: Hono; audit: ChainedAuditLog } {
   const audit = createAuditLog(db);
   const app = new Hono();
@@ -26,6 +27,7 @@ export function apiUnderTest(
     '/api/*',
     accessControl(db, {
       audit,
+      now,
       render: (c, status, code, message) => c.json(errorBody(code, message), status),
     }),
   );
