@@ -6,6 +6,7 @@ import { adtApp } from './adt/routes.ts';
 import { alarmsApp } from './alarms/routes.ts';
 import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
+import { type AuditProjection, startAuditProjection } from './audit/projection.ts';
 import { type ChartingJob, startChartingJob } from './charting/job.ts';
 import { type ChartingOptions, chartingOptions } from './charting/options.ts';
 import { chartApp } from './charting/routes.ts';
@@ -44,6 +45,8 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   broker: CloudBroker;
   ingest: Ingest;
   charting: ChartingJob;
+  /** Copies the audit trail into the FHIR store as AuditEvents (searchable at /fhir/R4). */
+  auditProjection: AuditProjection;
   /** Closes HTTP, then the broker and its clients (after ingest finished), then the database. */
   stop(): Promise<void>;
 }
@@ -131,6 +134,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     });
     const httpPort = (http.address() as AddressInfo).port;
     const chartingJob = startChartingJob(database.db, charting, log);
+    const auditProjection = startAuditProjection(database.db, { log });
     const urlHost = host.includes(':') ? `[${host}]` : host;
 
     let stopping: Promise<void> | undefined;
@@ -141,6 +145,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
           if ('closeAllConnections' in http) http.closeAllConnections();
         });
         await chartingJob.stop();
+        await auditProjection.stop();
         await side.stop();
         await database.close();
       })();
@@ -155,6 +160,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       mqttPort: side.broker.port,
       database,
       charting: chartingJob,
+      auditProjection,
       stop,
     };
   } catch (error) {
