@@ -1,0 +1,75 @@
+import { isSealed, type KeyRing, UnknownKeyVersionError } from './key-ring.ts';
+
+/**
+ * A text column holding PHI, stored sealed: the associated data names the table, the column and
+ * the row's key, so a value copied to another row or column does not open.
+ */
+export class SealedTextColumn {
+  readonly table: string;
+  readonly column: string;
+  /** The primary key column the associated data binds (one column, read as text). */
+  readonly key: string;
+  private readonly adOf: (rowKey: string) => string;
+
+  constructor(table: string, column: string, key: string, ad?: (rowKey: string) => string) {
+    this.table = table;
+    this.column = column;
+    this.key = key;
+    this.adOf = ad ?? ((rowKey) => `${table}.${column}|${rowKey}`);
+  }
+
+  ad(rowKey: string | number): string {
+    return this.adOf(String(rowKey));
+  }
+
+  seal(ring: KeyRing, rowKey: string | number, text: string): string {
+    return ring.seal(text, this.ad(rowKey));
+  }
+
+  /**
+   * The clear text of a stored value: opened when sealed, as it is when not (a row from before
+   * encryption that the background migration has not sealed yet); null stays null.
+   */
+  async open(
+    ring: KeyRing,
+    rowKey: string | number,
+    stored: string | null,
+  ): Promise<string | null> {
+    if (stored === null || !isSealed(stored)) return stored;
+    try {
+      return ring.open(stored, this.ad(rowKey));
+    } catch (error) {
+      if (!(error instanceof UnknownKeyVersionError)) throw error;
+      await ring.reload();
+      return ring.open(stored, this.ad(rowKey));
+    }
+  }
+}
+
+/** What the nurse screen shows of a patient (given name, family initial). */
+export const BED_DISPLAY_NAME = new SealedTextColumn('bed_assignments', 'display_name', 'id');
+
+/** A clinician's free-text note when acknowledging a critical value. */
+export const ALERT_ACKNOWLEDGE_NOTE = new SealedTextColumn(
+  'clinical_alerts',
+  'acknowledge_note',
+  'id',
+);
+
+/**
+ * A user's TOTP secret, sealed by the identity code with this ring as its SecretBox; the
+ * associated data is auth/secret-box.ts mfaSecretAd (`users.mfa_secret:<id>`).
+ */
+export const USER_MFA_SECRET = new SealedTextColumn(
+  'users',
+  'mfa_secret',
+  'id',
+  (id) => `users.mfa_secret:${id}`,
+);
+
+/** Every sealed text column: key rotation re-seals them, encryptionCoverage counts them. */
+export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
+  BED_DISPLAY_NAME,
+  ALERT_ACKNOWLEDGE_NOTE,
+  USER_MFA_SECRET,
+];
