@@ -2,20 +2,27 @@
 // and one bad create in a batch does not fail the others.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Database } from '../src/db/database.ts';
+import { keyRingOf } from '../src/crypto/db-key-ring.ts';
+import { sealResource } from '../src/crypto/fhir-content.ts';
+import type { Database, Db } from '../src/db/database.ts';
 import { searchStored } from '../src/fhir/search/execute.ts';
 import { CreateBatcher, type NewVersion } from '../src/fhir/store/create-batcher.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
-const version = (id: string, lastUpdated = Date.now()): NewVersion => ({
+/** A version as the store hands it to the batcher: the content sealed. */
+const version = (db: Db, id: string, lastUpdated = Date.now()): NewVersion => ({
   type: 'Practitioner',
   id,
   version: 1,
   lastUpdated,
   deleted: false,
   method: 'create',
-  content: { resourceType: 'Practitioner', id, meta: { versionId: '1' } },
+  content: sealResource(keyRingOf(db), 'Practitioner', id, 1, {
+    resourceType: 'Practitioner',
+    id,
+    meta: { versionId: '1' },
+  }),
   index: { token: [{ param: 'identifier', system: 'urn:x', code: id, text: null }] },
 });
 
@@ -32,7 +39,9 @@ for (const target of testDatabaseTargets()) {
   t('concurrent creates are all written, a taken id answers false', async () => {
     const batcher = new CreateBatcher(database.db);
     const ids = Array.from({ length: 150 }, (_, i) => `b${i}`);
-    const written = await Promise.all([...ids, 'b7'].map((id) => batcher.write(version(id))));
+    const written = await Promise.all(
+      [...ids, 'b7'].map((id) => batcher.write(version(database.db, id))),
+    );
     assert.equal(
       written.slice(0, 150),
       ids.map(() => true),
@@ -62,9 +71,9 @@ for (const target of testDatabaseTargets()) {
   t('a create the database refuses fails alone; the rest of its batch is written', async () => {
     const batcher = new CreateBatcher(database.db);
     const results = await Promise.allSettled([
-      batcher.write(version('ok-1')),
-      batcher.write(version('bad', 1e30)), // beyond bigint: the whole statement fails
-      batcher.write(version('ok-2')),
+      batcher.write(version(database.db, 'ok-1')),
+      batcher.write(version(database.db, 'bad', 1e30)), // beyond bigint: the whole statement fails
+      batcher.write(version(database.db, 'ok-2')),
     ]);
     assert.equal(
       results.map((r) => r.status),

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { termFor } from '@wardgate/shared';
 import { and, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { keyRingOf } from '../crypto/db-key-ring.ts';
+import { ALERT_ACKNOWLEDGE_NOTE } from '../crypto/sealed-text.ts';
 import type { Db } from '../db/database.ts';
 import { clinicalAlerts } from '../db/schema.ts';
 import type { ReadingRow } from '../fhir/observation.ts';
@@ -8,7 +10,13 @@ import { ResourceStore } from '../fhir/store/resource-store.ts';
 import type { FhirResource } from '../fhir/store/validate.ts';
 import { ApiError } from '../http/json-body.ts';
 
+/** An alert as the functions here return it: the acknowledge note opened (it is stored sealed). */
 export type ClinicalAlertRow = typeof clinicalAlerts.$inferSelect;
+
+async function opened(db: Db, row: ClinicalAlertRow): Promise<ClinicalAlertRow> {
+  const note = await ALERT_ACKNOWLEDGE_NOTE.open(keyRingOf(db), row.id, row.acknowledgeNote);
+  return { ...row, acknowledgeNote: note };
+}
 
 const FLAG_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/flag-category';
 export const CLINICAL_ALERT_SYSTEM = 'urn:wardgate:clinical-alert';
@@ -122,15 +130,18 @@ export async function acknowledgeAlert(
         'already_acknowledged',
         `alert ${id} was acknowledged at ${iso(current.acknowledgedAt)}`,
       );
-    const [row] = await t
+    const note =
+      input.note === undefined ? null : ALERT_ACKNOWLEDGE_NOTE.seal(keyRingOf(t), id, input.note);
+    const [stored] = await t
       .update(clinicalAlerts)
       .set({
         acknowledgedAt: input.at ?? Date.now(),
         acknowledgedBy: input.by,
-        acknowledgeNote: input.note ?? null,
+        acknowledgeNote: note,
       })
       .where(eq(clinicalAlerts.id, id))
       .returning();
+    const row = { ...stored, acknowledgeNote: input.note ?? null };
     await new ResourceStore(t).update(alertFlag(row));
     return row;
   });
@@ -163,12 +174,13 @@ export async function listAlerts(
     );
   if (filter.open === true) conditions.push(isNull(clinicalAlerts.acknowledgedAt));
   if (filter.open === false) conditions.push(sql`${clinicalAlerts.acknowledgedAt} is not null`);
-  return db
+  const rows = await db
     .select()
     .from(clinicalAlerts)
     .where(and(...conditions))
     .orderBy(desc(clinicalAlerts.raisedAt), clinicalAlerts.id)
     .limit(filter.limit);
+  return Promise.all(rows.map((row) => opened(db, row)));
 }
 
 /** The alert as the API shows it. */

@@ -6,9 +6,12 @@ import {
   type GatewayConfigDown,
   GatewayId,
 } from '@wardgate/shared';
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { CloudBroker } from '../broker/broker.ts';
+import { keyRingOf } from '../crypto/db-key-ring.ts';
+import { BED_DISPLAY_NAME } from '../crypto/sealed-text.ts';
 import type { Db } from '../db/database.ts';
+import { rowsOf } from '../db/results.ts';
 import { bedAlarmSettings, bedAssignments } from '../db/schema.ts';
 import { readPatient } from '../patients/patient-record.ts';
 
@@ -23,7 +26,18 @@ export interface AssignBedInput {
   encounterId?: string;
 }
 
+/** An assignment as the functions here return it: the display name opened (it is stored sealed). */
 export type BedAssignmentRow = typeof bedAssignments.$inferSelect;
+
+async function opened(db: Db, rows: BedAssignmentRow[]): Promise<BedAssignmentRow[]> {
+  const ring = keyRingOf(db);
+  return Promise.all(
+    rows.map(async (row) => ({
+      ...row,
+      displayName: (await BED_DISPLAY_NAME.open(ring, row.id, row.displayName)) as string,
+    })),
+  );
+}
 
 /**
  * The name a ward screen shows for a patient: given name and family initial. It is all of the
@@ -58,19 +72,26 @@ export async function assignBed(db: Db, input: AssignBedInput): Promise<BedAssig
       }
     }
     await tx.update(bedAssignments).set({ toTime: at }).where(openAssignmentOf(gatewayId, bedId));
+    // The id first: the sealed display name is bound to its row.
+    const [{ id }] = rowsOf<{ id: string }>(
+      await tx.execute(
+        sql`select nextval(pg_get_serial_sequence('bed_assignments', 'id'))::text as id`,
+      ),
+    );
     const [created] = await tx
       .insert(bedAssignments)
       .values({
+        id: Number(id),
         gatewayId,
         bedId,
         patientId,
-        displayName,
+        displayName: BED_DISPLAY_NAME.seal(keyRingOf(db), id, displayName),
         fromTime: at,
         toTime: null,
         encounterId: encounterId ?? null,
       })
       .returning();
-    return created;
+    return { ...created, displayName };
   });
 }
 
@@ -82,12 +103,12 @@ export async function releaseBed(
   at: number,
 ): Promise<BedAssignmentRow | undefined> {
   checkBed(gatewayId, bedId);
-  const [closed] = await db
+  const closed = await db
     .update(bedAssignments)
     .set({ toTime: at })
     .where(openAssignmentOf(gatewayId, bedId))
     .returning();
-  return closed;
+  return (await opened(db, closed))[0];
 }
 
 /** The bed a patient lies in now (their open assignment), if any. */
@@ -95,11 +116,11 @@ export async function currentBedOf(
   db: Db,
   patientId: string,
 ): Promise<BedAssignmentRow | undefined> {
-  const [row] = await db
+  const rows = await db
     .select()
     .from(bedAssignments)
     .where(and(eq(bedAssignments.patientId, patientId), isNull(bedAssignments.toTime)));
-  return row;
+  return (await opened(db, rows))[0];
 }
 
 function openAssignmentOf(gatewayId: string, bedId: string) {
@@ -112,11 +133,12 @@ function openAssignmentOf(gatewayId: string, bedId: string) {
 
 /** The assignments in force now (open ones) on a gateway's ward, by bed id. */
 export async function currentAssignments(db: Db, gatewayId: string): Promise<BedAssignmentRow[]> {
-  return db
+  const rows = await db
     .select()
     .from(bedAssignments)
     .where(and(eq(bedAssignments.gatewayId, gatewayId), isNull(bedAssignments.toTime)))
     .orderBy(asc(bedAssignments.bedId));
+  return opened(db, rows);
 }
 
 interface Stay {

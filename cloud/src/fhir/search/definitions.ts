@@ -57,7 +57,9 @@ export function searchParamsOf(resourceType: string): ReadonlyMap<string, Search
 
 /**
  * Parameters R4 lacks that a ward needs, defined the way a server adds its own SearchParameter
- * resources: R4 Flag has no `status` or `category` search, so "open alerts" could not be asked.
+ * resources: R4 Flag has no `status` or `category` search, so "open alerts" could not be asked;
+ * `code-first` is an Observation's first coding, which the patient summary groups vital signs by
+ * (the stored JSON is sealed, so SQL cannot read it there).
  */
 const WARDGATE_PARAMS: SearchParameterResource[] = [
   {
@@ -73,6 +75,13 @@ const WARDGATE_PARAMS: SearchParameterResource[] = [
     base: ['Flag'],
     type: 'token',
     expression: 'Flag.category',
+  },
+  {
+    url: 'urn:wardgate:fhir:SearchParameter/Observation-code-first',
+    code: 'code-first',
+    base: ['Observation'],
+    type: 'token',
+    expression: 'Observation.code.coding.first()',
   },
 ];
 
@@ -149,7 +158,12 @@ export function compileSearchExpression(
   const alternatives = splitTopLevel(expression).map((part) => {
     const targets = [...part.matchAll(RESOLVE_IS)].map((m) => m[1]);
     const path = part.replace(RESOLVE_IS, '');
-    const fast = options.memberPaths ? memberPathExtractor(path, base) : undefined;
+    // `path.first()`: the member path's first value.
+    const first = path.endsWith('.first()');
+    const members = options.memberPaths
+      ? memberPathExtractor(first ? path.slice(0, -'.first()'.length) : path, base)
+      : undefined;
+    const fast = members && first ? (resource: object) => members(resource).slice(0, 1) : members;
     if (fast) return { fast, target: targets.at(-1), root: rootElement(part, base) };
     const fn = fhirpath.compile(path, r4, { resolveInternalTypes: false });
     return { fn, target: targets.at(-1), root: rootElement(part, base) };

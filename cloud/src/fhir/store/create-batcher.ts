@@ -11,8 +11,8 @@ export interface NewVersion {
   lastUpdated: number;
   deleted: boolean;
   method: string;
-  /** The resource and its index rows as objects: the batch is one JSON document. */
-  content: object;
+  /** The sealed resource (crypto/fhir-content.ts) and its index rows: the batch is one JSON document. */
+  content: string;
   index: object;
 }
 

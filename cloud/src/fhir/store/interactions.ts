@@ -96,22 +96,25 @@ async function ifNoneExist(
   if (criteria.length !== 1)
     throw new FhirError(400, 'not-supported', `If-None-Exist: give one criterion, got "${header}"`);
   const [[name, value]] = criteria;
-  let fragment: object;
+  // As a search value: a comma or backslash in the identifier is a literal, not syntax.
+  const literal = (text: string) => text.replace(/[\\,|$]/g, (c) => `\\${c}`);
+  let criterion: [string, string];
   if (name === 'identifier') {
     const bar = value.indexOf('|');
-    fragment = {
-      identifier: [
-        bar < 0 ? { value } : { system: value.slice(0, bar), value: value.slice(bar + 1) },
-      ],
-    };
-  } else if (name === '_id') fragment = { id: value };
+    if (value.slice(bar + 1) === '')
+      throw new FhirError(400, 'invalid', 'If-None-Exist: the identifier has no value');
+    criterion = [
+      name,
+      bar < 0 ? literal(value) : `${literal(value.slice(0, bar))}|${literal(value.slice(bar + 1))}`,
+    ];
+  } else if (name === '_id') criterion = [name, literal(value)];
   else
     throw new FhirError(
       400,
       'not-supported',
       `If-None-Exist: only identifier and _id are supported, got "${name}"`,
     );
-  const matches = await store.findContaining(type, fragment, 2);
+  const matches = await store.findMatching(type, criterion, 2);
   if (matches.length > 1)
     throw new FhirError(412, 'duplicate', `If-None-Exist: ${header} matches several ${type}`);
   return matches[0];

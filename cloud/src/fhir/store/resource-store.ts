@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { and, count, desc, eq, gte, sql } from 'drizzle-orm';
+import { keyRingOf } from '../../crypto/db-key-ring.ts';
+import { type ContentRow, openContents, sealResource } from '../../crypto/fhir-content.ts';
+import type { KeyRing } from '../../crypto/key-ring.ts';
+import { blindIndexRows } from '../../crypto/phi-index.ts';
 import type { Db } from '../../db/database.ts';
 import { rowsOf } from '../../db/results.ts';
 import { fhirHistory, fhirResources } from '../../db/schema.ts';
 import { FhirError } from '../operation-outcome.ts';
+import { searchStored } from '../search/execute.ts';
 import { indexRows } from '../search/extract.ts';
 import { createBatcherFor } from './create-batcher.ts';
 import type { FhirResource } from './validate.ts';
@@ -47,17 +52,20 @@ export interface StoreGuard {
 export class ResourceStore {
   private readonly db: Db;
   private readonly guard: StoreGuard | undefined;
+  /** Seals what is written and opens what is read (the content columns hold sealed JSON). */
+  private readonly ring: KeyRing;
 
   constructor(db: Db, guard?: StoreGuard) {
     this.db = db;
     this.guard = guard;
+    this.ring = keyRingOf(db);
   }
 
   /** Stores a new resource under a server-assigned id: one statement, atomic by itself. */
   async create(resource: FhirResource): Promise<StoredVersion> {
     this.guard?.writable(resource.resourceType, null, resource);
     const version = stamp(resource, randomUUID(), 1, 'create');
-    await writeVersion(this.db, version, 'new');
+    await writeVersion(this.db, this.ring, version, 'new');
     return version;
   }
 
@@ -70,7 +78,7 @@ export class ResourceStore {
   ): Promise<StoredVersion | undefined> {
     if (await this.read(resource.resourceType, resource.id)) return undefined;
     const version = stamp(resource, resource.id, 1, 'create');
-    const written = await writeVersion(this.db, version, 'new').catch((error) => {
+    const written = await writeVersion(this.db, this.ring, version, 'new').catch((error) => {
       if (isUniqueViolation(error)) return false;
       throw error;
     });
@@ -120,6 +128,7 @@ export class ResourceStore {
       );
       const written = await writeVersion(
         tx as unknown as Db,
+        this.ring,
         version,
         current ? 'replace' : 'new',
       ).catch((error) => {
@@ -153,7 +162,7 @@ export class ResourceStore {
         method: 'delete',
         resource: null,
       };
-      await writeVersion(tx as unknown as Db, version, 'replace');
+      await writeVersion(tx as unknown as Db, this.ring, version, 'replace');
       return version;
     });
   }
@@ -164,7 +173,9 @@ export class ResourceStore {
       .select(CURRENT_COLUMNS)
       .from(fhirResources)
       .where(and(eq(fhirResources.resourceType, type), eq(fhirResources.id, id)));
-    return row && this.guarded(fromRow({ ...row, method: row.deleted ? 'delete' : 'update' }));
+    if (!row) return undefined;
+    const [version] = await this.fromRows([{ ...row, method: row.deleted ? 'delete' : 'update' }]);
+    return this.guarded(version);
   }
 
   private guarded(version: StoredVersion): StoredVersion {
@@ -182,7 +193,9 @@ export class ResourceStore {
           eq(fhirHistory.versionId, versionId),
         ),
       );
-    return row && this.guarded(fromRow(row));
+    if (!row) return undefined;
+    const [version] = await this.fromRows([row]);
+    return this.guarded(version);
   }
 
   /** Versions newest first, of one resource or of a whole type, optionally since a time. */
@@ -206,24 +219,59 @@ export class ResourceStore {
       .orderBy(desc(fhirHistory.lastUpdated), desc(fhirHistory.versionId), fhirHistory.id)
       .limit(options.count)
       .offset(options.offset);
-    return { total, versions: rows.map((r) => this.guarded(fromRow(r))) };
+    return { total, versions: (await this.fromRows(rows)).map((v) => this.guarded(v)) };
   }
 
-  /** Current, not deleted resources of `type` whose JSON contains `fragment` (jsonb @>). */
-  async findContaining(type: string, fragment: object, limit: number): Promise<StoredVersion[]> {
-    const rows = await this.db
-      .select(CURRENT_COLUMNS)
-      .from(fhirResources)
-      .where(
-        and(
-          eq(fhirResources.resourceType, type),
-          eq(fhirResources.deleted, false),
-          sql`${fhirResources.content} @> ${JSON.stringify(fragment)}::jsonb`,
-        ),
-      )
-      .limit(limit);
-    return rows.map((r) => this.guarded(fromRow({ ...r, method: 'update' })));
+  /**
+   * Current, not deleted resources of `type` meeting one search criterion (If-None-Exist:
+   * `identifier`, `_id`), found through the search indexes: the stored JSON is sealed.
+   */
+  async findMatching(
+    type: string,
+    criterion: [string, string],
+    limit: number,
+  ): Promise<StoredVersion[]> {
+    const { matches } = await searchStored(this.db, type, [
+      criterion,
+      ['_count', String(limit)],
+      ['_total', 'none'],
+    ]);
+    return matches.map((resource) => this.guarded(currentVersionOf(resource)));
   }
+
+  /** Versions of stored rows, their content opened. */
+  private async fromRows(
+    rows: (Omit<ContentRow, 'content'> & {
+      lastUpdated: number;
+      deleted: boolean;
+      method: string;
+      content: unknown;
+    })[],
+  ): Promise<StoredVersion[]> {
+    const resources = await openContents(this.ring, rows);
+    return rows.map((row, i) => ({
+      resourceType: row.resourceType,
+      id: row.id,
+      versionId: row.versionId,
+      lastUpdated: row.lastUpdated,
+      deleted: row.deleted,
+      method: row.method as Method,
+      resource: resources[i],
+    }));
+  }
+}
+
+/** The current version a search returned (its meta says which version and when). */
+function currentVersionOf(resource: FhirResource): StoredVersion {
+  return {
+    resourceType: resource.resourceType,
+    id: resource.id as string,
+    versionId: Number(resource.meta?.versionId),
+    lastUpdated: Date.parse(String(resource.meta?.lastUpdated)),
+    deleted: false,
+    method: 'update',
+    resource,
+  };
 }
 
 /** The resource as stored: the server's id and meta.versionId / meta.lastUpdated, the rest as sent. */
@@ -271,14 +319,27 @@ function isUniqueViolation(error: unknown): boolean {
  * row, adds the history row and the index rows. False when a `new` row already existed (a
  * concurrent create of the same id) or a replaced one did not.
  */
-async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): Promise<boolean> {
-  // Only the kinds of index rows the resource has: fhir_write skips the other tables.
+async function writeVersion(
+  db: Db,
+  ring: KeyRing,
+  v: StoredVersion,
+  mode: 'new' | 'replace',
+): Promise<boolean> {
+  // Only the kinds of index rows the resource has: fhir_write skips the other tables. The values
+  // that identify a person are blind indexes (crypto/phi-index.ts).
   const indexes =
     v.resource === null
       ? null
-      : Object.fromEntries(Object.entries(indexRows(v.resource)).filter(([, r]) => r.length > 0));
+      : Object.fromEntries(
+          Object.entries(blindIndexRows(ring, v.resourceType, indexRows(v.resource))).filter(
+            ([, r]) => r.length > 0,
+          ),
+        );
+  // One seal for both rows of the version (fhir_resources and fhir_history): a JSON string.
+  const sealed =
+    v.resource === null ? null : sealResource(ring, v.resourceType, v.id, v.versionId, v.resource);
   const batcher = mode === 'new' ? createBatcherFor(db) : undefined;
-  if (batcher && v.resource !== null && indexes !== null)
+  if (batcher && sealed !== null && indexes !== null)
     return batcher.write({
       type: v.resourceType,
       id: v.id,
@@ -286,10 +347,10 @@ async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): 
       lastUpdated: v.lastUpdated,
       deleted: v.deleted,
       method: v.method,
-      content: v.resource,
+      content: sealed as string,
       index: indexes,
     });
-  const content = v.resource === null ? null : JSON.stringify(v.resource);
+  const content = sealed === null ? null : JSON.stringify(sealed);
   const index = indexes === null ? null : JSON.stringify(indexes);
   const result = await db.execute(
     sql`select fhir_write(${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted},
@@ -297,24 +358,4 @@ async function writeVersion(db: Db, v: StoredVersion, mode: 'new' | 'replace'): 
   );
   const rows = rowsOf<{ written: boolean }>(result);
   return rows[0]?.written === true;
-}
-
-function fromRow(row: {
-  resourceType: string;
-  id: string;
-  versionId: number;
-  lastUpdated: number;
-  deleted: boolean;
-  method: string;
-  content: unknown;
-}): StoredVersion {
-  return {
-    resourceType: row.resourceType,
-    id: row.id,
-    versionId: row.versionId,
-    lastUpdated: row.lastUpdated,
-    deleted: row.deleted,
-    method: row.method as Method,
-    resource: (row.content as FhirResource | null) ?? null,
-  };
 }
