@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 // Shared with the edge; the whole repository is installed together (systemd/install.sh).
 import { startSystemdNotify } from '@wardgate/shared';
+import { AUDIT_USAGE, auditCommand } from './audit/cli.ts';
 import { seedDemo } from './beds/seed-demo.ts';
 import {
   type ChartingOptions,
@@ -31,6 +32,7 @@ Commands:
   gateways revoke --id ID [--data-dir D]
   seed-demo --gateway ID --beds N [--data-dir D]
       Create demo patients DEMO-0001..N and put patient i in bed-i of the gateway (idempotent).
+${AUDIT_USAGE}
 ${CA_USAGE}
 
 The database is PostgreSQL when DATABASE_URL is set, else PGlite in --data-dir
@@ -267,6 +269,12 @@ export async function main(argv: string[]): Promise<number> {
         return await gateways(rest);
       case 'seed-demo':
         return await seed(rest);
+      case 'audit':
+        return await auditCommand(rest, {
+          withDatabase,
+          usageError: (message) => new UsageError(message),
+          usage,
+        });
       case 'ca':
         return await caCommand(rest, (message) => new UsageError(message));
       case undefined:
