@@ -266,8 +266,8 @@ export interface BackupReading {
 }
 
 /**
- * Opens a backup for reading with `key`. The header is checked against the key's id at once;
- * everything else is authenticated message by message as the records are read.
+ * Opens a backup for reading with `key`. When this resolves the header is authenticated (by the
+ * first message); the rest is authenticated message by message as the records are read.
  */
 export async function openBackup(file: string, key: Uint8Array): Promise<BackupReading> {
   await readySodium();
@@ -300,57 +300,73 @@ export async function openBackup(file: string, key: Uint8Array): Promise<BackupR
     closed ??= handle.close().catch(() => {});
     return closed;
   };
-  async function* records(): AsyncGenerator<BackupRecord> {
-    try {
-      const streamHeader = await reader.read(
-        sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES,
-      );
-      if (streamHeader.length < sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES) {
+  let state: StateAddress | undefined;
+  let additionalData: Uint8Array | null = authenticated;
+  let index = 0;
+  /** The next message, authenticated; throws BackupFileError on any damage. */
+  async function pull(): Promise<{ record: BackupRecord; final: boolean }> {
+    const HEADERBYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+    if (!state) {
+      const streamHeader = await reader.read(HEADERBYTES);
+      if (streamHeader.length < HEADERBYTES) {
         throw new BackupFileError(`${file} is truncated (no encrypted data)`);
       }
-      let state: StateAddress;
       try {
         state = sodium.crypto_secretstream_xchacha20poly1305_init_pull(streamHeader, key);
       } catch {
         throw new BackupFileError(`${file} is damaged (stream header)`);
       }
-      let additionalData: Uint8Array | null = authenticated;
-      for (let index = 0; ; index++) {
-        const lengthBytes = await reader.read(4);
-        if (lengthBytes.length === 0) {
-          throw new BackupFileError(`${file} is truncated (after ${index} messages, no final one)`);
-        }
-        if (lengthBytes.length < 4) throw new BackupFileError(`${file} is truncated`);
-        const length = lengthBytes.readUInt32BE();
-        if (
-          length > MAX_FRAME_BYTES ||
-          length < sodium.crypto_secretstream_xchacha20poly1305_ABYTES
-        ) {
-          throw new BackupFileError(`${file} is damaged (message ${index} has a bad length)`);
-        }
-        const cipher = await reader.read(length);
-        if (cipher.length < length) throw new BackupFileError(`${file} is truncated`);
-        let pulled: { message: Uint8Array; tag: number } | false;
-        try {
-          pulled = sodium.crypto_secretstream_xchacha20poly1305_pull(state, cipher, additionalData);
-        } catch {
-          pulled = false;
-        }
-        if (!pulled) {
-          throw new BackupFileError(
-            index === 0
-              ? `${file} is damaged or was edited (its header or first message does not authenticate)`
-              : `${file} is damaged or was edited (message ${index} does not authenticate)`,
-          );
-        }
-        additionalData = null;
-        const final = pulled.tag === sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-        if (final && (await reader.read(1)).length > 0) {
-          throw new BackupFileError(`${file} has data after its final message`);
-        }
-        const plain = await inflate(pulled.message);
-        yield JSON.parse(plain.toString('utf8')) as BackupRecord;
-        if (final) return;
+    }
+    const lengthBytes = await reader.read(4);
+    if (lengthBytes.length === 0) {
+      throw new BackupFileError(`${file} is truncated (after ${index} messages, no final one)`);
+    }
+    if (lengthBytes.length < 4) throw new BackupFileError(`${file} is truncated`);
+    const length = lengthBytes.readUInt32BE();
+    if (length > MAX_FRAME_BYTES || length < sodium.crypto_secretstream_xchacha20poly1305_ABYTES) {
+      throw new BackupFileError(`${file} is damaged (message ${index} has a bad length)`);
+    }
+    const cipher = await reader.read(length);
+    if (cipher.length < length) throw new BackupFileError(`${file} is truncated`);
+    let pulled: { message: Uint8Array; tag: number } | false;
+    try {
+      pulled = sodium.crypto_secretstream_xchacha20poly1305_pull(state, cipher, additionalData);
+    } catch {
+      pulled = false;
+    }
+    if (!pulled) {
+      throw new BackupFileError(
+        index === 0
+          ? `${file} is damaged or was edited (its header or first message does not authenticate)`
+          : `${file} is damaged or was edited (message ${index} does not authenticate)`,
+      );
+    }
+    additionalData = null;
+    index++;
+    const final = pulled.tag === sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+    if (final && (await reader.read(1)).length > 0) {
+      throw new BackupFileError(`${file} has data after its final message`);
+    }
+    const plain = await inflate(pulled.message);
+    return { record: JSON.parse(plain.toString('utf8')) as BackupRecord, final };
+  }
+
+  // The first message is read now: it authenticates the header before anyone acts on it.
+  let first: { record: BackupRecord; final: boolean };
+  try {
+    first = await pull();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  async function* records(): AsyncGenerator<BackupRecord> {
+    try {
+      let next = first;
+      for (;;) {
+        yield next.record;
+        if (next.final) return;
+        next = await pull();
       }
     } finally {
       await close();

@@ -15,9 +15,16 @@ export {
   RestoreRefusedError,
 } from './errors.ts';
 export { backupTimeOf } from './file-names.ts';
-export { type BackupHeader, backupKeyId, KEY_BYTES, readBackupHeader } from './format.ts';
+export {
+  type BackupHeader,
+  type BackupReading,
+  backupKeyId,
+  KEY_BYTES,
+  openBackup,
+  readBackupHeader,
+} from './format.ts';
 export { generateBackupKeyFile, readBackupKeyFile } from './key-file.ts';
-export { type RestoreResult, restoreBackup } from './restore.ts';
+export { type RestoreResult, restoreBackup, restoreReading } from './restore.ts';
 export {
   applyRetention,
   type BackupFile,

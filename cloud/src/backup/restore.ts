@@ -14,6 +14,7 @@ import type { TableSummary } from './create-backup.ts';
 import { BackupError, BackupFileError, RestoreRefusedError } from './errors.ts';
 import {
   type BackupHeader,
+  type BackupReading,
   type BackupRecord,
   openBackup,
   type SequenceState,
@@ -42,7 +43,15 @@ export async function restoreBackup(
   key: Uint8Array,
   target: Db,
 ): Promise<RestoreResult> {
-  const reading = await openBackup(file, key);
+  return restoreReading(await openBackup(file, key), file, target);
+}
+
+/** restoreBackup of a backup already opened (and so its header authenticated). */
+export async function restoreReading(
+  reading: BackupReading,
+  file: string,
+  target: Db,
+): Promise<RestoreResult> {
   const { header, records } = reading;
   try {
     const level = await databaseSchemaLevel(target);

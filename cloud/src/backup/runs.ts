@@ -28,9 +28,20 @@ export async function markBackupVerified(
   return marked.length > 0;
 }
 
-/** Notes why a backup failed its verification. */
-export async function markBackupFailed(db: Db, runId: string, error: string): Promise<void> {
-  await db.update(backupRuns).set({ error }).where(eq(backupRuns.id, runId));
+/**
+ * Notes why a backup failed its verification: on the run whose file this is (a damaged copy
+ * elsewhere, or a header naming another run, leaves the runs alone).
+ */
+export async function markBackupFailed(
+  db: Db,
+  runId: string,
+  file: string,
+  error: string,
+): Promise<void> {
+  await db
+    .update(backupRuns)
+    .set({ error })
+    .where(and(eq(backupRuns.id, runId), eq(backupRuns.file, file)));
 }
 
 /**

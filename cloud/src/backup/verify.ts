@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { type Database, type Db, openDatabase } from '../db/database.ts';
 import { applicationTables, readTableRows, sequenceStates, useExactTextForms } from './catalog.ts';
 import type { TableSummary } from './create-backup.ts';
 import { BackupMismatchError, describeError } from './errors.ts';
-import { readBackupHeader } from './format.ts';
-import { restoreBackup } from './restore.ts';
+import { openBackup, readBackupHeader } from './format.ts';
+import { restoreReading } from './restore.ts';
 import { markBackupFailed, markBackupVerified } from './runs.ts';
 import { TableDigest } from './table-digest.ts';
 
@@ -53,10 +54,18 @@ export async function verifyBackup(
     () => undefined,
   );
   try {
-    const scratch = await openScratch(options.scratchPostgresUrl);
+    // Opened first: a wrong key or an edited header fails before a scratch database is made.
+    const reading = await openBackup(file, key);
+    let scratch: Database;
+    try {
+      scratch = await openScratch(options.scratchPostgresUrl);
+    } catch (error) {
+      await reading.close();
+      throw error;
+    }
     let result: Omit<VerifyResult, 'verifiedAt' | 'recorded'>;
     try {
-      const restored = await restoreBackup(file, key, scratch.db);
+      const restored = await restoreReading(reading, file, scratch.db);
       const readBack = await digestTables(scratch.db);
       const differences: string[] = [];
       for (const table of restored.tables) {
@@ -102,7 +111,12 @@ export async function verifyBackup(
     return { ...result, verifiedAt, recorded };
   } catch (error) {
     if (options.db && runId) {
-      await markBackupFailed(options.db, runId, `verify: ${describeError(error)}`).catch(() => {});
+      await markBackupFailed(
+        options.db,
+        runId,
+        resolve(file),
+        `verify: ${describeError(error)}`,
+      ).catch(() => {});
     }
     throw error;
   }
