@@ -8,6 +8,7 @@ import { verifyAuditChain } from '../src/audit/verify.ts';
 import type { AuthEnv } from '../src/auth/hono-env.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import type { Database } from '../src/db/database.ts';
+import { rowsOf } from '../src/db/results.ts';
 import { fhirApp } from '../src/fhir/index.ts';
 import { readEntry, tamper, user } from './support/audit-entries.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
@@ -96,8 +97,9 @@ for (const target of testDatabaseTargets()) {
   t('the projected AuditEvent is the logged one, read-only over the FHIR API', async () => {
     const read = await get('AuditEvent/audit-1');
     assert.is(read.status, 200, JSON.stringify(read.body));
-    const [row] = (await database.db.execute(sql`select event from audit_log where seq = 1`))
-      .rows as { event: Json }[];
+    const [row] = rowsOf<{ event: Json }>(
+      await database.db.execute(sql`select event from audit_log where seq = 1`),
+    );
     const { meta, ...stored } = read.body;
     assert.equal(stored, row.event);
     assert.is(meta.versionId, '1');
@@ -145,8 +147,9 @@ for (const target of testDatabaseTargets()) {
     } finally {
       await projection.stop();
     }
-    const [{ head }] = (await database.db.execute(sql`select max(seq) as head from audit_log`))
-      .rows as { head: string | number }[];
+    const [{ head }] = rowsOf<{ head: string | number }>(
+      await database.db.execute(sql`select max(seq) as head from audit_log`),
+    );
     await tamper(database.db, sql`delete from audit_log where seq > ${Number(head) - 2}`);
     const result = await verifyAuditChain(database.db);
     assert.is(result.ok, false);
