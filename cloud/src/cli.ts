@@ -9,6 +9,8 @@ import {
   DEFAULT_CHARTING,
   parseChartInterval,
 } from './charting/options.ts';
+import { checkKeyRingFits, keyRingOf, resolveKeyRing } from './crypto/index.ts';
+import { KEYS_USAGE, keysCommand } from './crypto/keys-command.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { createEnrollment } from './gateways/enrollment.ts';
 import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
@@ -34,6 +36,7 @@ Commands:
       Create demo patients DEMO-0001..N and put patient i in bed-i of the gateway (idempotent).
 ${AUDIT_USAGE}
 ${CA_USAGE}
+${KEYS_USAGE}
 
 The database is PostgreSQL when DATABASE_URL is set, else PGlite in --data-dir
 (default ./wardgate-cloud-data). PGlite allows one process at a time: stop serve first.`;
@@ -74,17 +77,27 @@ function integerOption(
   return Number(value);
 }
 
+/** `--key-file F` given to any command (taken out of the arguments by main), else the env. */
+let keyFileOption: string | undefined;
+
 function databaseOptions(dataDir: string | undefined) {
   const databaseUrl = process.env.DATABASE_URL || undefined;
-  return { databaseUrl, dataDir: databaseUrl ? undefined : (dataDir ?? './wardgate-cloud-data') };
+  return {
+    databaseUrl,
+    dataDir: databaseUrl ? undefined : (dataDir ?? './wardgate-cloud-data'),
+    keyFile: keyFileOption ?? (process.env.WARDGATE_KEY_FILE || undefined),
+  };
 }
 
 async function withDatabase<R>(
   dataDir: string | undefined,
   run: (database: Database) => Promise<R>,
 ): Promise<R> {
-  const database = await openDatabase(databaseOptions(dataDir));
+  const options = databaseOptions(dataDir);
+  const keyRing = await resolveKeyRing({ ...options, log: (message) => console.log(message) });
+  const database = await openDatabase({ ...options, keyRing });
   try {
+    await checkKeyRingFits(database.db, keyRingOf(database.db));
     return await run(database);
   } finally {
     await database.close();
@@ -259,9 +272,30 @@ function usage(code: number): number {
   return code;
 }
 
+/** Removes `--key-file F` / `--key-file=F` from the arguments of any command; F or undefined. */
+function takeKeyFile(argv: string[]): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--key-file') {
+      found = argv[i + 1];
+      if (found === undefined || found.startsWith('--'))
+        throw new UsageError('--key-file needs a file');
+      argv.splice(i, 2);
+      i--;
+    } else if (argv[i].startsWith('--key-file=')) {
+      found = argv[i].slice('--key-file='.length);
+      argv.splice(i, 1);
+      i--;
+    }
+  }
+  return found;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const args = [...argv];
   try {
+    keyFileOption = takeKeyFile(args);
+    const [command, ...rest] = args;
     switch (command) {
       case 'serve':
         return await serve(rest);
@@ -277,11 +311,18 @@ export async function main(argv: string[]): Promise<number> {
         });
       case 'ca':
         return await caCommand(rest, (message) => new UsageError(message));
+      case 'keys':
+        return await keysCommand(rest, {
+          databaseOptions,
+          withDatabase,
+          usageError: (message) => new UsageError(message),
+          usage,
+        });
       case undefined:
       case '--help':
       case '-h':
       case 'help':
-        return usage(command === undefined ? 2 : 0);
+        return usage(args[0] === undefined ? 2 : 0);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

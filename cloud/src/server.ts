@@ -10,6 +10,13 @@ import { type AuditProjection, startAuditProjection } from './audit/projection.t
 import { type ChartingJob, startChartingJob } from './charting/job.ts';
 import { type ChartingOptions, chartingOptions } from './charting/options.ts';
 import { chartApp } from './charting/routes.ts';
+import {
+  checkKeyRingFits,
+  type KeyRotationJob,
+  keyRingOf,
+  resolveKeyRing,
+  startKeyRotation,
+} from './crypto/index.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { gatewayStatus } from './db/schema.ts';
 import { fhirApp } from './fhir/index.ts';
@@ -26,6 +33,13 @@ export interface CloudOptions {
   dataDir?: string;
   /** postgres:// URL: use that PostgreSQL server instead of PGlite. */
   databaseUrl?: string;
+  /**
+   * The PHI key file (crypto/key-file.ts). Without one: the file beside dataDir (made on first
+   * start); PostgreSQL is refused. Ignored when `database` is given (it has its ring).
+   */
+  keyFile?: string;
+  /** How often the background re-encryption looks for a rotated key (default 30 s). */
+  keyCheckEverySeconds?: number;
   /** Interface both servers bind to (default 127.0.0.1). */
   host?: string;
   /** 0 picks a free port; the chosen one is in the result. */
@@ -47,6 +61,8 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   charting: ChartingJob;
   /** Copies the audit trail into the FHIR store as AuditEvents (searchable at /fhir/R4). */
   auditProjection: AuditProjection;
+  /** Seals PHI left in clear and re-seals values of older key versions, in the background. */
+  keyRotation: KeyRotationJob;
   /** Closes HTTP, then the broker and its clients (after ingest finished), then the database. */
   stop(): Promise<void>;
 }
@@ -118,10 +134,13 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     (await openDatabase({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
+      keyRing: await resolveKeyRing({ ...options, log }),
       onIdleError: (error) => log?.(`database: an idle connection was dropped: ${error.message}`),
     }));
   let mqtt: MqttSide | undefined;
   try {
+    const keyRing = keyRingOf(database.db);
+    await checkKeyRingFits(database.db, keyRing);
     mqtt = await startMqttSide({ db: database.db, host, port: options.mqttPort, log });
     const side = mqtt;
     const http = createAdaptorServer({ fetch: cloudApp(database, side).fetch });
@@ -135,6 +154,10 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     const httpPort = (http.address() as AddressInfo).port;
     const chartingJob = startChartingJob(database.db, charting, log);
     const auditProjection = startAuditProjection(database.db, { log });
+    const keyRotation = startKeyRotation(database.db, keyRing, {
+      log,
+      checkEverySeconds: options.keyCheckEverySeconds,
+    });
     const urlHost = host.includes(':') ? `[${host}]` : host;
 
     let stopping: Promise<void> | undefined;
@@ -146,6 +169,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         });
         await chartingJob.stop();
         await auditProjection.stop();
+        await keyRotation.stop();
         await side.stop();
         await database.close();
       })();
@@ -161,6 +185,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       database,
       charting: chartingJob,
       auditProjection,
+      keyRotation,
       stop,
     };
   } catch (error) {

@@ -2,6 +2,7 @@ import { AlarmKind, AlarmPriority } from '@wardgate/shared';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AccessDenied, accessOf, redactQuery } from '../access/index.ts';
+import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { FhirError } from '../fhir/operation-outcome.ts';
 import { DEFAULT_COUNT, MAX_COUNT, parseDate } from '../fhir/search-params.ts';
@@ -126,7 +127,12 @@ export function alarmsApp(db: Db): Hono {
     // The FHIR search helpers (date parsing) report bad values as FhirError.
     if (error instanceof FhirError)
       return errorJson(c, error.status, 'invalid_parameter', error.message);
-    console.error('alarms: request failed', c.req.method, new URL(c.req.url).pathname, error);
+    console.error(
+      'alarms: request failed',
+      c.req.method,
+      new URL(c.req.url).pathname,
+      errorForLog(error),
+    );
     return errorJson(c, 500, 'internal_error', 'Internal server error');
   });
   return app;

@@ -43,6 +43,18 @@ export function blindKindOf(type: string, param: string): BlindKind | undefined 
   return PERSON_TYPES.has(type) ? PERSON_PARAMS[param] : undefined;
 }
 
+/**
+ * Where a person-identifying value would sit in clear had it been indexed before blind indexes:
+ * string rows (names, addresses) and date rows (birth, death). Token rows cannot be told apart.
+ */
+export function personIndexedParams(): { fhir_idx_string: string[]; fhir_idx_date: string[] } {
+  const params = Object.entries(PERSON_PARAMS);
+  return {
+    fhir_idx_string: params.filter(([, kind]) => kind === 'words').map(([p]) => p),
+    fhir_idx_date: params.filter(([, kind]) => kind === 'date').map(([p]) => p),
+  };
+}
+
 /** The whole words of a name or address, lower case without accents. */
 export function wordsOf(text: string): string[] {
   return normalizeString(text)

@@ -7,14 +7,21 @@ import { isSealed, type KeyRing, UnknownKeyVersionError } from './key-ring.ts';
 export class SealedTextColumn {
   readonly table: string;
   readonly column: string;
-  /** The primary key column the associated data binds (one column, read as text). */
+  /** The primary key column the associated data binds (one column), and its SQL type. */
   readonly key: string;
+  readonly keyType: 'text' | 'bigint';
   private readonly adOf: (rowKey: string) => string;
 
-  constructor(table: string, column: string, key: string, ad?: (rowKey: string) => string) {
+  constructor(
+    table: string,
+    column: string,
+    key: { name: string; type: 'text' | 'bigint' },
+    ad?: (rowKey: string) => string,
+  ) {
     this.table = table;
     this.column = column;
-    this.key = key;
+    this.key = key.name;
+    this.keyType = key.type;
     this.adOf = ad ?? ((rowKey) => `${table}.${column}|${rowKey}`);
   }
 
@@ -47,14 +54,16 @@ export class SealedTextColumn {
 }
 
 /** What the nurse screen shows of a patient (given name, family initial). */
-export const BED_DISPLAY_NAME = new SealedTextColumn('bed_assignments', 'display_name', 'id');
+export const BED_DISPLAY_NAME = new SealedTextColumn('bed_assignments', 'display_name', {
+  name: 'id',
+  type: 'bigint',
+});
 
 /** A clinician's free-text note when acknowledging a critical value. */
-export const ALERT_ACKNOWLEDGE_NOTE = new SealedTextColumn(
-  'clinical_alerts',
-  'acknowledge_note',
-  'id',
-);
+export const ALERT_ACKNOWLEDGE_NOTE = new SealedTextColumn('clinical_alerts', 'acknowledge_note', {
+  name: 'id',
+  type: 'text',
+});
 
 /**
  * A user's TOTP secret, sealed by the identity code with this ring as its SecretBox; the
@@ -63,7 +72,7 @@ export const ALERT_ACKNOWLEDGE_NOTE = new SealedTextColumn(
 export const USER_MFA_SECRET = new SealedTextColumn(
   'users',
   'mfa_secret',
-  'id',
+  { name: 'id', type: 'text' },
   (id) => `users.mfa_secret:${id}`,
 );
 

@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AccessDenied, accessControl, accessOf } from '../access/index.ts';
 import type { AuditLog } from '../audit/audit-entry.ts';
+import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { searchsetBundle } from './bundle.ts';
 import { capabilityStatement } from './capability.ts';
@@ -124,7 +125,12 @@ export function fhirApp(db: Db, options: FhirAppOptions): Hono {
     if (error instanceof AccessDenied)
       return fhirJson(c, operationOutcome('forbidden', error.message), 403);
     // The path only: a query can hold names or identifiers.
-    console.error('fhir: request failed', c.req.method, new URL(c.req.url).pathname, error);
+    console.error(
+      'fhir: request failed',
+      c.req.method,
+      new URL(c.req.url).pathname,
+      errorForLog(error),
+    );
     return fhirJson(c, operationOutcome('exception', 'Internal server error'), 500);
   });
   return app;

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { AccessDenied } from '../access/access-denied.ts';
+import { errorForLog } from '../crypto/log-redaction.ts';
 
 /** A refused API request: `status` is the HTTP status, `code` a stable machine-readable reason. */
 export class ApiError extends Error {
@@ -46,6 +47,11 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
 export function apiErrors(error: Error, c: Context) {
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
   if (error instanceof AccessDenied) return c.json(errorBody(error.code, error.message), 403);
-  console.error('api: request failed', c.req.method, new URL(c.req.url).pathname, error);
+  console.error(
+    'api: request failed',
+    c.req.method,
+    new URL(c.req.url).pathname,
+    errorForLog(error),
+  );
   return c.json(errorBody('internal_error', 'Internal server error'), 500);
 }
