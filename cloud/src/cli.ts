@@ -26,6 +26,9 @@ Commands:
       [--chart-interval SECONDS] [--chart-interval PARAMETER=SECONDS ...]
       Device readings are charted as preliminary Observations, one per slot of this length
       (default 900 s; per parameter, e.g. MDC_TEMP_BODY=3600).
+      [--tls-cert FILE --tls-key FILE]
+      HTTPS and MQTT over TLS (mqtts://) with this PEM certificate (chain) and key; also from
+      CLOUD_TLS_CERT and CLOUD_TLS_KEY. A test install can make them with ca init.
   gateways create --id ID [--ttl-hours H] [--data-dir D]
       A one-time enrollment token for a new gateway (redeemed by wardgate-edge enroll).
   gateways add --id ID --public-key BASE64 --password P [--data-dir D]
@@ -113,8 +116,14 @@ async function serve(args: string[]): Promise<number> {
     'mqtt-port': { type: 'string' },
     host: { type: 'string' },
     'chart-interval': { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   });
   if (values.help) return usage(0);
+  const tlsCert = values['tls-cert'] ?? process.env.CLOUD_TLS_CERT;
+  const tlsKey = values['tls-key'] ?? process.env.CLOUD_TLS_KEY;
+  if (Boolean(tlsCert) !== Boolean(tlsKey))
+    throw new UsageError('--tls-cert and --tls-key (CLOUD_TLS_CERT, CLOUD_TLS_KEY) go together');
   const chartIntervals = { ...DEFAULT_CHARTING, parameterIntervals: {} };
   for (const text of values['chart-interval'] ?? []) parseChartInterval(text, chartIntervals);
   let charting: ChartingOptions;
@@ -146,6 +155,7 @@ async function serve(args: string[]): Promise<number> {
     httpPort,
     mqttPort,
     charting,
+    tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
     log: (message) => console.log(`${iso(Date.now())} ${message}`),
   });
   console.log(`wardgate cloud running, database ${cloud.database.describe}`);

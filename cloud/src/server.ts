@@ -1,3 +1,5 @@
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { desc } from 'drizzle-orm';
@@ -22,9 +24,23 @@ import { gatewayStatus } from './db/schema.ts';
 import { fhirApp } from './fhir/index.ts';
 import { listGateways } from './gateways/registry.ts';
 import { gatewaysApp } from './gateways/routes.ts';
+import { apiBodyLimit } from './http/body-limit.ts';
+import {
+  loginRateLimit,
+  type RateLimitOverrides,
+  rateLimitSettings,
+} from './http/rate-limit-defaults.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import {
+  applyServerTimeouts,
+  type ServerTimeouts,
+  serverTimeouts,
+  timeoutServerOptions,
+} from './http/server-timeouts.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
 import { patientsApp } from './patients/routes.ts';
+import { loadTlsCredentials, type TlsFiles, tlsServerOptions } from './tls/server-tls.ts';
 
 export interface CloudOptions {
   /** An already open database (tests, benchmarks); the cloud closes it on stop. */
@@ -48,6 +64,21 @@ export interface CloudOptions {
   log?: (message: string) => void;
   /** How device readings are charted as Observations (defaults: DEFAULT_CHARTING). */
   charting?: Partial<ChartingOptions>;
+  /** HTTPS and MQTT over TLS (mqtts://) with this certificate and key (PEM texts or files). */
+  tls?: TlsFiles;
+  /** Limits on slow HTTP clients (defaults: DEFAULT_SERVER_TIMEOUTS). */
+  timeouts?: Partial<ServerTimeouts>;
+  /** Body size limit, rate limits: see CloudAppOptions. */
+  app?: CloudAppOptions;
+}
+
+export interface CloudAppOptions {
+  /** Largest /api request body in bytes (default DEFAULT_API_BODY_BYTES, 1 MiB; FHIR: 8 MiB). */
+  apiBodyBytes?: number;
+  /** Login and API rate limits over DEFAULT_RATE_LIMITS. */
+  rateLimits?: RateLimitOverrides;
+  /** Milliseconds clock of the rate limits (tests). */
+  clock?: () => number;
 }
 
 export interface Cloud extends Omit<MqttSide, 'stop'> {
@@ -68,8 +99,18 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
 }
 
 /** The HTTP API: `/health`, alarms under `/api/alarms` and FHIR R4 under `/fhir/R4`. */
-export function cloudApp(database: Database, mqtt: MqttSide): Hono {
+export function cloudApp(database: Database, mqtt: MqttSide, options: CloudAppOptions = {}): Hono {
   const app = new Hono();
+  app.use('*', securityHeaders());
+  app.use('/api/*', apiBodyLimit(options.apiBodyBytes));
+  const rateLimits = rateLimitSettings(options.rateLimits);
+  const loginLimit = loginRateLimit({
+    limits: rateLimits.login,
+    maxKeys: rateLimits.maxKeys,
+    now: options.clock,
+  });
+  app.use('/api/auth/login', loginLimit);
+  app.use('/api/auth/token', loginLimit);
   app.get('/health', async (c) => {
     const broker = {
       url: mqtt.broker.url,
@@ -141,9 +182,19 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
   try {
     const keyRing = keyRingOf(database.db);
     await checkKeyRingFits(database.db, keyRing);
-    mqtt = await startMqttSide({ db: database.db, host, port: options.mqttPort, log });
+    const tls = options.tls ? loadTlsCredentials(options.tls) : undefined;
+    const timeouts = serverTimeouts(options.timeouts);
+    mqtt = await startMqttSide({ db: database.db, host, port: options.mqttPort, log, tls });
     const side = mqtt;
-    const http = createAdaptorServer({ fetch: cloudApp(database, side).fetch });
+    const fetch = cloudApp(database, side, options.app).fetch;
+    const http = tls
+      ? createAdaptorServer({
+          fetch,
+          createServer: createHttpsServer,
+          serverOptions: { ...tlsServerOptions(tls), ...timeoutServerOptions(timeouts) },
+        })
+      : createAdaptorServer({ fetch, serverOptions: timeoutServerOptions(timeouts) });
+    applyServerTimeouts(http as HttpServer, timeouts);
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(options.httpPort, host, () => {
@@ -178,7 +229,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
 
     return {
       ...side,
-      httpUrl: `http://${urlHost}:${httpPort}`,
+      httpUrl: `${tls ? 'https' : 'http'}://${urlHost}:${httpPort}`,
       mqttUrl: side.broker.url,
       httpPort,
       mqttPort: side.broker.port,

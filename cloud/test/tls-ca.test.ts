@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +203,56 @@ test('wardgate-cloud ca init / ca issue end to end', async () => {
   assert.is(noAction.code, 2);
   assert.match(noAction.stderr, 'ca: init or issue?');
   assert.match(noAction.stderr, 'ca init --dir D --hosts');
+});
+
+test('wardgate-cloud serve --tls-cert/--tls-key answers https:// trusting the CA', async () => {
+  const dir = tempDir();
+  const made = await initCaDir({ dir: join(dir, 'pki'), hosts: parseHosts('127.0.0.1') });
+  const lonely = await cli('serve', '--tls-cert', made.server.certFile, '--http-port', '0');
+  assert.is(lonely.code, 2);
+  assert.match(lonely.stderr, '--tls-cert and --tls-key');
+
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      ...['serve', '--data-dir', join(dir, 'data'), '--http-port', '0', '--mqtt-port', '0'],
+      ...['--tls-cert', made.server.certFile, '--tls-key', made.server.keyFile],
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    let stdout = '';
+    const urls = await new Promise<{ http: string; mqtt: string }>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk;
+        const http = /^http (\S+)/m.exec(stdout)?.[1];
+        const mqtt = /^mqtt (\S+)/m.exec(stdout)?.[1];
+        if (http && mqtt) resolve({ http, mqtt });
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stdout}`)));
+    });
+    assert.match(urls.http, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(urls.mqtt, /^mqtts:\/\/127\.0\.0\.1:\d+$/);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        `${urls.http}/health`,
+        { ca: readFileSync(made.caCertFile) },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.is(status, 200);
+  } finally {
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, 'a clean stop on SIGTERM');
+  }
 });
 
 test.run();

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { downTopic, gatewayDownPattern, parseTopic } from '@wardgate/shared';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { GatewayRegistry } from '../gateways/registry.ts';
+import { type TlsCredentials, tlsServerOptions } from '../tls/server-tls.ts';
 
 export interface BrokerCounters {
   connectionsAccepted: number;
@@ -35,6 +37,8 @@ export interface BrokerOptions {
   port: number;
   registry: GatewayRegistry;
   log?: (message: string) => void;
+  /** MQTT over TLS (mqtts://) with this certificate; plain TCP when absent. */
+  tls?: TlsCredentials;
 }
 
 // MQTT 3.1.1 CONNACK return codes.
@@ -131,7 +135,9 @@ export async function startBroker(options: BrokerOptions): Promise<CloudBroker> 
     },
   });
 
-  const server: Server = createServer(aedes.handle);
+  const server: Server = options.tls
+    ? createTlsServer(tlsServerOptions(options.tls), aedes.handle)
+    : createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -147,7 +153,7 @@ export async function startBroker(options: BrokerOptions): Promise<CloudBroker> 
   return {
     aedes,
     port,
-    url: `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     counters,
     connectedClients: () => aedes.connectedClients,
     gatewayOf: (client) => identities.get(client),

@@ -8,6 +8,7 @@ import {
 import { type CloudBroker, startBroker } from '../broker/broker.ts';
 import type { Db } from '../db/database.ts';
 import { type GatewayInfo, GatewayRegistry, type NewGateway } from '../gateways/registry.ts';
+import type { TlsCredentials } from '../tls/server-tls.ts';
 import { Ingest } from './ingest.ts';
 
 export interface MqttSide {
@@ -35,11 +36,19 @@ export async function startMqttSide(options: {
   host: string;
   port: number;
   log?: (message: string) => void;
+  /** MQTT over TLS with this certificate (mqtts://). */
+  tls?: TlsCredentials;
 }): Promise<MqttSide> {
   const { db, log } = options;
   const registry = new GatewayRegistry(db);
   await registry.load();
-  const broker = await startBroker({ host: options.host, port: options.port, registry, log });
+  const broker = await startBroker({
+    host: options.host,
+    port: options.port,
+    registry,
+    log,
+    tls: options.tls,
+  });
   const beds = new BedDirectory(db);
   const ingest = new Ingest({ db, broker, registry, beds, log });
   ingest.start();

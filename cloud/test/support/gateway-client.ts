@@ -17,7 +17,8 @@ export async function connectGateway(
   url: string,
   gatewayId: string,
   password: string,
-  options: { clientId?: string } = {},
+  /** `ca`: the PEM CA trusted for an mqtts:// URL. */
+  options: { clientId?: string; ca?: string } = {},
 ): Promise<TestGateway> {
   const client = await connectAsync(url, {
     username: gatewayId,
@@ -25,6 +26,7 @@ export async function connectGateway(
     clientId: options.clientId ?? `${gatewayId}:${randomBytes(4).toString('hex')}`,
     reconnectPeriod: 0,
     connectTimeout: 5_000,
+    ...(options.ca ? { ca: options.ca } : {}),
   });
   const messages: TestGateway['messages'] = [];
   client.on('message', (topic, payload, packet) =>
