@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
         // enroll
         cloud: { type: 'string' },
         token: { type: 'string' },
+        'ca-file': { type: 'string' },
       },
     }));
   } catch (error) {
