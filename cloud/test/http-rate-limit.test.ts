@@ -8,6 +8,7 @@ import {
   apiRateLimit,
   DEFAULT_RATE_LIMITS,
   loginRateLimit,
+  rateLimitedForPath,
   rateLimitedOutcome,
   rateLimitSettings,
 } from '../src/http/rate-limit-defaults.ts';
@@ -81,6 +82,29 @@ test('FHIR routes render the refusal as an OperationOutcome', async () => {
   const outcome = (await refused.json()) as { resourceType: string; issue: { code: string }[] };
   assert.is(outcome.resourceType, 'OperationOutcome');
   assert.is(outcome.issue[0].code, 'throttled');
+});
+
+test('one limiter for /api and /fhir: one budget, each refused in its own format', async () => {
+  const time = clock();
+  const app = new Hono<AuthEnv>();
+  app.use(
+    '*',
+    apiRateLimit({
+      rule: { windowMs: 60_000, max: 2 },
+      now: time.now,
+      onLimited: rateLimitedForPath,
+    }),
+  );
+  app.get('/api/x', (c) => c.text('ok'));
+  app.get('/fhir/R4/Patient', (c) => c.text('ok'));
+  assert.is((await app.request('/api/x')).status, 200);
+  assert.is((await app.request('/fhir/R4/Patient')).status, 200);
+  const fhir = await app.request('/fhir/R4/Patient');
+  assert.is(fhir.status, 429);
+  assert.is(((await fhir.json()) as { resourceType: string }).resourceType, 'OperationOutcome');
+  const api = await app.request('/api/x');
+  assert.is(api.status, 429);
+  assert.is(((await api.json()) as { error: { code: string } }).error.code, 'rate_limited');
 });
 
 test('memory is bounded: beyond maxKeys the least recently used bucket goes', () => {

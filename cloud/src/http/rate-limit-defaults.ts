@@ -8,6 +8,7 @@ import {
   limitedResponse,
   type RateLimitRule,
   rateLimit,
+  rateLimitedJson,
   TokenBuckets,
 } from './rate-limit.ts';
 
@@ -57,6 +58,10 @@ export function rateLimitSettings(overrides: RateLimitOverrides = {}): RateLimit
 /** The FHIR refusal: 429 OperationOutcome `throttled`. */
 export const rateLimitedOutcome: LimitedRenderer = (c, seconds) =>
   fhirJson(c, operationOutcome('throttled', `Too many requests: try again in ${seconds} s`), 429);
+
+/** One limiter for both APIs: an OperationOutcome under /fhir, the JSON error elsewhere. */
+export const rateLimitedForPath: LimitedRenderer = (c, seconds) =>
+  /^\/fhir(\/|$)/.test(c.req.path) ? rateLimitedOutcome(c, seconds) : rateLimitedJson(c, seconds);
 
 /** The peer address as a limiter key; requests without a socket (app.request) share one. */
 export function addressKey(c: Context): string {
@@ -140,7 +145,8 @@ export function principalKey(c: Context<AuthEnv>): string {
 
 /**
  * For every /api and /fhir request, after authentication (so it counts per principal). Pass
- * `onLimited: rateLimitedOutcome` for the FHIR app.
+ * `onLimited: rateLimitedOutcome` for the FHIR app, or `rateLimitedForPath` to put one limiter
+ * (one budget) in front of both.
  */
 export function apiRateLimit(
   options: {
