@@ -54,6 +54,8 @@ export function fhirApp(db: Db, options: FhirAppOptions): Hono {
           c,
           operationOutcome('too-costly', `Request body larger than ${MAX_BODY_BYTES / 1048576} MB`),
           413,
+          // The unread rest of a streamed body would hold the keep-alive connection.
+          { Connection: 'close' },
         ),
     }),
   );
