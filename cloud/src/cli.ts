@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 // Shared with the edge; the whole repository is installed together (systemd/install.sh).
 import { startSystemdNotify } from '@wardgate/shared';
 import { AUDIT_USAGE, auditCommand } from './audit/cli.ts';
+import { CLIENTS_USAGE, clientsCommand, USERS_USAGE, usersCommand } from './auth/cli.ts';
 import { seedDemo } from './beds/seed-demo.ts';
 import {
   type ChartingOptions,
@@ -40,6 +41,8 @@ Commands:
 ${AUDIT_USAGE}
 ${CA_USAGE}
 ${KEYS_USAGE}
+${USERS_USAGE}
+${CLIENTS_USAGE}
 
 The database is PostgreSQL when DATABASE_URL is set, else PGlite in --data-dir
 (default ./wardgate-cloud-data). PGlite allows one process at a time: stop serve first.`;
@@ -324,6 +327,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'keys':
         return await keysCommand(rest, {
           databaseOptions,
+          withDatabase,
+          usageError: (message) => new UsageError(message),
+          usage,
+        });
+      case 'users':
+        return await usersCommand(rest, {
+          withDatabase,
+          usageError: (message) => new UsageError(message),
+          usage,
+        });
+      case 'clients':
+        return await clientsCommand(rest, {
           withDatabase,
           usageError: (message) => new UsageError(message),
           usage,
