@@ -8,7 +8,9 @@ import { adtApp } from './adt/routes.ts';
 import { alarmsApp } from './alarms/routes.ts';
 import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
+import { createAuditLog } from './audit/chain-writer.ts';
 import { type AuditProjection, startAuditProjection } from './audit/projection.ts';
+import { type AuthOptions, authApp } from './auth/index.ts';
 import { type ChartingJob, startChartingJob } from './charting/job.ts';
 import { type ChartingOptions, chartingOptions } from './charting/options.ts';
 import { chartApp } from './charting/routes.ts';
@@ -79,6 +81,8 @@ export interface CloudAppOptions {
   rateLimits?: RateLimitOverrides;
   /** Milliseconds clock of the rate limits (tests). */
   clock?: () => number;
+  /** Session limits, lockout, token lifetime and clock of the identity API (auth/options.ts). */
+  auth?: Omit<AuthOptions, 'audit' | 'secretBox'>;
 }
 
 export interface Cloud extends Omit<MqttSide, 'stop'> {
@@ -160,6 +164,15 @@ export function cloudApp(database: Database, mqtt: MqttSide, options: CloudAppOp
   app.route(
     '/api',
     gatewaysApp(database.db, mqtt, () => mqtt.broker.port),
+  );
+  // /api/auth (login and token need no bearer token) and /api/admin (authenticated inside).
+  app.route(
+    '/api',
+    authApp(database.db, {
+      ...options.auth,
+      audit: createAuditLog(database.db),
+      secretBox: keyRingOf(database.db),
+    }),
   );
   app.route('/fhir/R4', fhirApp(database.db));
   return app;
