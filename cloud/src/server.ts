@@ -6,6 +6,12 @@ import { desc } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { adtApp } from './adt/routes.ts';
 import { alarmsApp } from './alarms/routes.ts';
+import {
+  type BackupSchedule,
+  type BackupScheduleOptions,
+  checkBackupScheduleOptions,
+  startBackupSchedule,
+} from './backup/schedule.ts';
 import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
 import { createAuditLog } from './audit/chain-writer.ts';
@@ -66,6 +72,8 @@ export interface CloudOptions {
   log?: (message: string) => void;
   /** How device readings are charted as Observations (defaults: DEFAULT_CHARTING). */
   charting?: Partial<ChartingOptions>;
+  /** Scheduled encrypted backups (backup/schedule.ts): folder, key, cron, verify, retention. */
+  backup?: Omit<BackupScheduleOptions, 'log'>;
   /** HTTPS and MQTT over TLS (mqtts://) with this certificate and key (PEM texts or files). */
   tls?: TlsFiles;
   /** Limits on slow HTTP clients (defaults: DEFAULT_SERVER_TIMEOUTS). */
@@ -94,6 +102,8 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   broker: CloudBroker;
   ingest: Ingest;
   charting: ChartingJob;
+  /** The backup schedule when options.backup was given (runNow for an immediate backup). */
+  backup?: BackupSchedule;
   /** Copies the audit trail into the FHIR store as AuditEvents (searchable at /fhir/R4). */
   auditProjection: AuditProjection;
   /** Seals PHI left in clear and re-seals values of older key versions, in the background. */
@@ -183,6 +193,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log;
   const charting = chartingOptions(options.charting);
+  if (options.backup) checkBackupScheduleOptions(options.backup);
   const database =
     options.database ??
     (await openDatabase({
@@ -217,6 +228,8 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     });
     const httpPort = (http.address() as AddressInfo).port;
     const chartingJob = startChartingJob(database.db, charting, log);
+    const backupSchedule =
+      options.backup && startBackupSchedule(database.db, { ...options.backup, log });
     const auditProjection = startAuditProjection(database.db, { log });
     const keyRotation = startKeyRotation(database.db, keyRing, {
       log,
@@ -232,6 +245,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
           if ('closeAllConnections' in http) http.closeAllConnections();
         });
         await chartingJob.stop();
+        await backupSchedule?.stop();
         await auditProjection.stop();
         await keyRotation.stop();
         await side.stop();
@@ -248,6 +262,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       mqttPort: side.broker.port,
       database,
       charting: chartingJob,
+      backup: backupSchedule,
       auditProjection,
       keyRotation,
       stop,
