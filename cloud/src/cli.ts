@@ -3,6 +3,12 @@ import { parseArgs } from 'node:util';
 import { startSystemdNotify } from '@wardgate/shared';
 import { AUDIT_USAGE, auditCommand } from './audit/cli.ts';
 import { CLIENTS_USAGE, clientsCommand, USERS_USAGE, usersCommand } from './auth/cli.ts';
+import {
+  BACKUP_SERVE_OPTIONS,
+  BACKUP_USAGE,
+  backupCommand,
+  backupServeOptions,
+} from './backup/cli.ts';
 import { seedDemo } from './beds/seed-demo.ts';
 import {
   type ChartingOptions,
@@ -39,6 +45,7 @@ Commands:
   seed-demo --gateway ID --beds N [--data-dir D]
       Create demo patients DEMO-0001..N and put patient i in bed-i of the gateway (idempotent).
 ${AUDIT_USAGE}
+${BACKUP_USAGE}
 ${CA_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
@@ -119,6 +126,7 @@ async function serve(args: string[]): Promise<number> {
     'mqtt-port': { type: 'string' },
     host: { type: 'string' },
     'chart-interval': { type: 'string', multiple: true },
+    ...BACKUP_SERVE_OPTIONS,
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
   });
@@ -158,6 +166,7 @@ async function serve(args: string[]): Promise<number> {
     httpPort,
     mqttPort,
     charting,
+    backup: await backupServeOptions(values, (message) => new UsageError(message)),
     tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
     log: (message) => console.log(`${iso(Date.now())} ${message}`),
   });
@@ -319,6 +328,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'audit':
         return await auditCommand(rest, {
           withDatabase,
+          usageError: (message) => new UsageError(message),
+          usage,
+        });
+      case 'backup':
+        return await backupCommand(rest, {
+          withDatabase,
+          databaseOptions,
           usageError: (message) => new UsageError(message),
           usage,
         });
