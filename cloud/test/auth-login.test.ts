@@ -4,8 +4,11 @@
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { authenticate } from '../src/auth/authenticate.ts';
+import type { AuthEnv } from '../src/auth/hono-env.ts';
 import { setUserDisabled } from '../src/auth/users.ts';
 import { loginFailures, users } from '../src/db/schema.ts';
 import { authKit, DAY, MINUTE, PASSWORD, sharedDatabases } from './support/auth.ts';
@@ -426,6 +429,48 @@ for (const target of testDatabaseTargets()) {
     });
     assert.is(fresh.status, 200);
   });
+
+  test(
+    name("authenticate answers in the caller's shape when given a renderer (FHIR)"),
+    async () => {
+      const database = await databases.of(target);
+      const kit = await authKit(database.db);
+      const fhir = new Hono<AuthEnv>();
+      fhir.use(
+        '*',
+        authenticate(database.db, {
+          audit: kit.audit,
+          onError: (c, status, code, message) =>
+            c.json(
+              {
+                resourceType: 'OperationOutcome',
+                issue: [
+                  {
+                    severity: 'error',
+                    code: 'login',
+                    details: { text: message },
+                    diagnostics: code,
+                  },
+                ],
+              },
+              status,
+            ),
+        }),
+      );
+      fhir.get('/Patient/p1', (c) => c.json({ resourceType: 'Patient', id: 'p1' }));
+      const response = await fhir.request('/Patient/p1', {
+        headers: { authorization: 'Bearer nope' },
+      });
+      assert.is(response.status, 401);
+      assert.match(
+        response.headers.get('www-authenticate') ?? '',
+        /^Bearer realm="wardgate", error="invalid_token"/,
+      );
+      const outcome = await response.json();
+      assert.is(outcome.resourceType, 'OperationOutcome');
+      assert.is(outcome.issue[0].diagnostics, 'invalid-token');
+    },
+  );
 
   test(name('bad requests: missing token, malformed bodies'), async () => {
     const database = await databases.of(target);

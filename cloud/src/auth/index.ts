@@ -2,7 +2,12 @@
 // middleware. Mount authApp at /api; put authenticate in front of everything that needs a principal.
 export { authApp } from './app.ts';
 export { authenticate, bearerToken } from './authenticate.ts';
-export { type CareAssignment, currentAssignments } from './care-assignments.ts';
+export {
+  assignPatient,
+  type CareAssignment,
+  currentAssignments,
+  endAssignment,
+} from './care-assignments.ts';
 export { type ClientView, clientView, createClient, listClients, revokeClient } from './clients.ts';
 export { AuthError } from './errors.ts';
 export type { AuthEnv } from './hono-env.ts';
@@ -22,6 +27,7 @@ export {
   verifyPassword,
 } from './passwords.ts';
 export * from './principal.ts';
+export { requestSource } from './request-source.ts';
 export { mfaSecretAd, type SecretBox } from './secret-box.ts';
 export {
   createUser,
