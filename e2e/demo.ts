@@ -79,13 +79,37 @@ function start(name: string, script: string, args: string[]): ChildProcess {
   return child;
 }
 
-function runToEnd(name: string, script: string, args: string[]): Promise<void> {
+/** Runs a CLI command to its end, its output shown; resolves with what it printed. */
+function runToEnd(name: string, script: string, args: string[]): Promise<string> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
     child.on('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`${name} ${args[0]} failed (exit ${code})`)),
+      code === 0 ? done(output) : fail(new Error(`${name} ${args[0]} failed (exit ${code})`)),
     );
   });
+}
+
+/** An access token for the demo's API client (OAuth2 client credentials). */
+async function accessToken(client: { id: string; secret: string }): Promise<string | undefined> {
+  const res = await fetch(`http://127.0.0.1:${ports.cloudHttp}/api/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.id,
+      client_secret: client.secret,
+    }),
+  });
+  if (!res.ok) return undefined;
+  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function shutdown(code: number) {
@@ -120,8 +144,12 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
 
+let token = '';
+
 async function fhir(path: string) {
-  const res = await fetch(`http://127.0.0.1:${ports.cloudHttp}/fhir/R4/${path}`);
+  const res = await fetch(`http://127.0.0.1:${ports.cloudHttp}/fhir/R4/${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (!res.ok) return undefined;
   return (await res.json()) as {
     total?: number;
@@ -172,6 +200,35 @@ async function main() {
     '--beds',
     String(beds),
   ]);
+  // Reading the record takes credentials: an API client that may read everything, and a nurse
+  // of the ward (who enrols her authenticator app at the first sign-in).
+  const added = await runToEnd('cloud', cloudCli, [
+    'clients',
+    'add',
+    ...dataArgs,
+    '--name',
+    'demo reader',
+    '--scopes',
+    'system/*.read',
+  ]);
+  const client = {
+    id: /client_id\s+(\S+)/.exec(added)?.[1] ?? '',
+    secret: /client_secret\s+(\S+)/.exec(added)?.[1] ?? '',
+  };
+  const nurse = await runToEnd('cloud', cloudCli, [
+    'users',
+    'add',
+    ...dataArgs,
+    '--username',
+    'demo.nurse',
+    '--role',
+    'nurse',
+    '--wards',
+    gatewayId,
+    '--training-completed',
+    new Date().toISOString().slice(0, 10),
+  ]);
+  const nursePassword = /initial password \(shown once\): (\S+)/.exec(nurse)?.[1] ?? '?';
   start('cloud', cloudCli, [
     'serve',
     ...dataArgs,
@@ -218,6 +275,7 @@ async function main() {
   writeFileSync(configFile, `# written by npm run demo\n${toYaml(config)}`);
   start('edge', cli('edge', 'wardgate-edge.mjs'), ['run', '--config', configFile]);
 
+  token = await waitFor('the cloud API', 60_000, () => accessToken(client));
   const kinds = ['monitor', 'vent', 'pump', 'oxi'];
   const bundle = await waitFor(
     'Observations from all four device kinds in the cloud',
@@ -249,9 +307,14 @@ demo: the ward is live.
   gateway metrics     http://127.0.0.1:${ports.edgeHttp}/metrics
   data folder         ${dataDir}
 
-Vitals are charted every 10 s (preliminary until a nurse validates them: POST /api/chart/validate).
-Latest charted SpO2 of the first patient (LOINC 59408-5), paste into a shell:
-  curl -s '${base}/Observation?patient=${firstPatient ?? '<id>'}&code=http://loinc.org|59408-5&_sort=-date&_count=5'
+Every cloud API call needs a bearer token. The demo's API client (read-only, system/*.read):
+  client_id ${client.id}   client_secret ${client.secret}
+A token (valid 5 minutes), then the latest charted SpO2 of the first patient (LOINC 59408-5):
+  TOKEN=$(curl -s ${base.replace('/fhir/R4', '')}/api/auth/token -d grant_type=client_credentials -d client_id=${client.id} -d client_secret=${client.secret} | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+  curl -s -H "Authorization: Bearer $TOKEN" '${base}/Observation?patient=${firstPatient ?? '<id>'}&code=http://loinc.org|59408-5&_sort=-date&_count=5'
+A nurse of the ward signs in at POST /api/auth/login: demo.nurse / ${nursePassword}
+(then enrols TOTP: POST /api/auth/mfa/enrol, /api/auth/mfa/activate). Vitals are charted every
+10 s, preliminary until a nurse validates them (POST /api/chart/validate).
 
 Bed 2 is deteriorating; bed 3 desaturates after 20 s (a high-priority SpO2 alarm). Ctrl-C stops everything.
 `);

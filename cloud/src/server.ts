@@ -3,9 +3,16 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { desc } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { except } from 'hono/combine';
+import { breakGlassApp } from './access/break-glass.ts';
+import { accessControl } from './access/index.ts';
 import { adtApp } from './adt/routes.ts';
 import { alarmsApp } from './alarms/routes.ts';
+import { createAuditLog } from './audit/chain-writer.ts';
+import { type AuditProjection, startAuditProjection } from './audit/projection.ts';
+import { auditApp } from './audit/routes.ts';
+import { type AuthEnv, type AuthOptions, authApp, authenticate } from './auth/index.ts';
 import {
   type BackupSchedule,
   type BackupScheduleOptions,
@@ -14,9 +21,6 @@ import {
 } from './backup/schedule.ts';
 import { bedsApp } from './beds/routes.ts';
 import type { CloudBroker } from './broker/broker.ts';
-import { createAuditLog } from './audit/chain-writer.ts';
-import { type AuditProjection, startAuditProjection } from './audit/projection.ts';
-import { type AuthOptions, authApp } from './auth/index.ts';
 import { type ChartingJob, startChartingJob } from './charting/job.ts';
 import { type ChartingOptions, chartingOptions } from './charting/options.ts';
 import { chartApp } from './charting/routes.ts';
@@ -30,12 +34,16 @@ import {
 import { type Database, openDatabase } from './db/database.ts';
 import { gatewayStatus } from './db/schema.ts';
 import { fhirApp } from './fhir/index.ts';
+import { fhirJson, operationOutcome } from './fhir/operation-outcome.ts';
 import { listGateways } from './gateways/registry.ts';
 import { gatewaysApp } from './gateways/routes.ts';
 import { apiBodyLimit } from './http/body-limit.ts';
+import { errorBody } from './http/json-body.ts';
 import {
+  apiRateLimit,
   loginRateLimit,
   type RateLimitOverrides,
+  rateLimitedForPath,
   rateLimitSettings,
 } from './http/rate-limit-defaults.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -91,7 +99,17 @@ export interface CloudAppOptions {
   clock?: () => number;
   /** Session limits, lockout, token lifetime and clock of the identity API (auth/options.ts). */
   auth?: Omit<AuthOptions, 'audit' | 'secretBox'>;
+  log?: (message: string) => void;
 }
+
+/**
+ * /api routes that establish who is calling themselves: sign-in and the OAuth2 token endpoint,
+ * the administrators' API (authenticated inside), and gateway enrollment (the one-time token is
+ * the credential).
+ */
+const SELF_AUTHENTICATED_API = /^\/api\/(auth|admin)(\/|$)|^\/api\/enroll$/;
+/** /api routes that authorize and audit each request themselves: the compliance officer's. */
+const SELF_AUTHORIZED_API = /^\/api\/(audit|compliance)\//;
 
 export interface Cloud extends Omit<MqttSide, 'stop'> {
   httpUrl: string;
@@ -112,9 +130,33 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   stop(): Promise<void>;
 }
 
-/** The HTTP API: `/health`, alarms under `/api/alarms` and FHIR R4 under `/fhir/R4`. */
-export function cloudApp(database: Database, mqtt: MqttSide, options: CloudAppOptions = {}): Hono {
-  const app = new Hono();
+/**
+ * The HTTP API: `/health`, the JSON APIs under `/api` and FHIR R4 under `/fhir/R4`. Every
+ * request but sign-in, enrollment, `/health` and the FHIR CapabilityStatement is authenticated;
+ * every clinical route is authorized (access/) and audited before its answer leaves.
+ */
+export function cloudApp(
+  database: Database,
+  mqtt: MqttSide,
+  options: CloudAppOptions = {},
+): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const db = database.db;
+  const audit = createAuditLog(db);
+  const now = options.auth?.now;
+  const authOptions: AuthOptions = { ...options.auth, audit, secretBox: keyRingOf(db) };
+  const signedIn = authenticate(db, authOptions);
+  const signedInFhir = authenticate(db, {
+    ...authOptions,
+    onError: (c, status, _code, message) =>
+      fhirJson(c, operationOutcome(status === 401 ? 'login' : 'forbidden', message), status),
+  });
+  const authorized = accessControl(db, {
+    audit,
+    now,
+    log: options.log,
+    render: (c, status, code, message) => c.json(errorBody(code, message), status),
+  });
   app.use('*', securityHeaders());
   app.use('/api/*', apiBodyLimit(options.apiBodyBytes));
   const rateLimits = rateLimitSettings(options.rateLimits);
@@ -125,6 +167,17 @@ export function cloudApp(database: Database, mqtt: MqttSide, options: CloudAppOp
   });
   app.use('/api/auth/login', loginLimit);
   app.use('/api/auth/token', loginLimit);
+  const apiLimit = apiRateLimit({
+    rule: rateLimits.api,
+    maxKeys: rateLimits.maxKeys,
+    now: options.clock,
+    onLimited: rateLimitedForPath,
+  });
+  const selfAuthenticated = (c: Context) => SELF_AUTHENTICATED_API.test(c.req.path);
+  const selfAuthorized = (c: Context) => SELF_AUTHORIZED_API.test(c.req.path);
+  app.use('/api/*', except(selfAuthenticated, signedIn, apiLimit));
+  app.use('/api/*', except([selfAuthenticated, selfAuthorized], authorized));
+  app.use('/fhir/R4/*', except('/fhir/R4/metadata', signedInFhir, apiLimit));
   app.get('/health', async (c) => {
     const broker = {
       url: mqtt.broker.url,
@@ -166,6 +219,8 @@ export function cloudApp(database: Database, mqtt: MqttSide, options: CloudAppOp
       );
     }
   });
+  app.route('/api/access', breakGlassApp(db, now));
+  app.route('/api', auditApp(db, audit, { now }));
   app.route('/api/alarms', alarmsApp(database.db));
   app.route('/api', chartApp(database.db));
   app.route('/api', patientsApp(database.db));
@@ -176,15 +231,8 @@ export function cloudApp(database: Database, mqtt: MqttSide, options: CloudAppOp
     gatewaysApp(database.db, mqtt, () => mqtt.broker.port),
   );
   // /api/auth (login and token need no bearer token) and /api/admin (authenticated inside).
-  app.route(
-    '/api',
-    authApp(database.db, {
-      ...options.auth,
-      audit: createAuditLog(database.db),
-      secretBox: keyRingOf(database.db),
-    }),
-  );
-  app.route('/fhir/R4', fhirApp(database.db));
+  app.route('/api', authApp(db, authOptions));
+  app.route('/fhir/R4', fhirApp(db, { audit, log: options.log, now }));
   return app;
 }
 
@@ -210,7 +258,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     const timeouts = serverTimeouts(options.timeouts);
     mqtt = await startMqttSide({ db: database.db, host, port: options.mqttPort, log, tls });
     const side = mqtt;
-    const fetch = cloudApp(database, side, options.app).fetch;
+    const fetch = cloudApp(database, side, { log, ...options.app }).fetch;
     const http = tls
       ? createAdaptorServer({
           fetch,

@@ -41,8 +41,11 @@ test('npm run demo -- --smoke: the ward goes live and every device kind reaches 
     assert.match(output, new RegExp(`http://127.0.0.1:${env.CLOUD_HTTP_PORT}/fhir/R4/metadata`));
     assert.match(
       output,
-      /curl -s '.*Observation\?patient=demo-0001&code=http:\/\/loinc.org\|59408-5/,
+      /curl -s -H "Authorization: Bearer \$TOKEN" '.*Observation\?patient=demo-0001&code=http:\/\/loinc.org\|59408-5/,
     );
+    // The credentials it prints are real ones: a client id and secret, a nurse's password.
+    assert.match(output, /client_id [0-9a-f-]{36}\s+client_secret \S{20,}/);
+    assert.match(output, /demo\.nurse \/ \S{12,}/);
     assert.match(output, /smoke check passed \(monitor \d+, vent \d+, pump \d+, oxi \d+\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
+import { apiToken, fetchWith } from '@wardgate/cloud/test/support/api-token.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import { loadConfig } from '@wardgate/edge/src/config/load.ts';
 import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
@@ -37,7 +38,9 @@ for (const target of testDatabaseTargets()) {
     const cloud = await startCloud({ database: await target.open(), httpPort: 0, mqttPort: 0 });
     let gateway: Gateway | null = null;
     try {
-      const created = await fetch(`${cloud.httpUrl}/api/gateways`, {
+      // The administrators' side: an API client allowed to manage devices (gateways).
+      const admin = fetchWith(await apiToken(cloud, ['system/Device.*']));
+      const created = await admin(`${cloud.httpUrl}/api/gateways`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ id: 'ward-new' }),
@@ -97,7 +100,7 @@ for (const target of testDatabaseTargets()) {
       });
 
       // Revoked: refused at once, the connection is closed and not let back in.
-      const revoked = await fetch(`${cloud.httpUrl}/api/gateways/ward-new/revoke`, {
+      const revoked = await admin(`${cloud.httpUrl}/api/gateways/ward-new/revoke`, {
         method: 'POST',
       });
       assert.is(revoked.status, 200);

@@ -3,6 +3,7 @@
 // TCP → ingest into PGlite (and PostgreSQL when TEST_DATABASE_URL is set) → charted Observations
 // (2-second slots here) → FHIR search.
 import { readings } from '@wardgate/cloud/src/db/schema.ts';
+import { apiToken, fetchWith } from '@wardgate/cloud/test/support/api-token.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import { type DeviceKind, parametersOf, termFor } from '@wardgate/shared';
 import { waitFor } from '@wardgate/shared/testing';
@@ -46,6 +47,8 @@ for (const target of testDatabaseTargets()) {
     });
     const { cloud, ward, gateway } = stack;
     try {
+      // A clinical API consumer allowed everything reads what the ward produced.
+      const fetch = fetchWith(await apiToken(cloud));
       const fhir = async (path: string) => {
         const response = await fetch(`${cloud.httpUrl}/fhir/R4/${path}`);
         assert.is(response.status, 200, `${path} answered ${response.status}`);
