@@ -36,7 +36,10 @@ export interface BackupResult {
   id: string;
   /** Absolute path of the backup file. */
   file: string;
+  /** Size of the file. */
   bytes: number;
+  /** Size of the dumped data before compression (rows as JSON text). */
+  plainBytes: number;
   sha256: string;
   rows: number;
   tables: TableSummary[];

@@ -102,6 +102,8 @@ export class BackupWriter {
   private pendingBytes = 0;
   private additionalData: Uint8Array | null;
   bytes = 0;
+  /** Bytes of the records before compression and encryption (the size of the data itself). */
+  plainBytes = 0;
 
   private constructor(handle: FileHandle, state: StateAddress, additionalData: Buffer) {
     this.handle = handle;
@@ -128,12 +130,14 @@ export class BackupWriter {
   }
 
   /** Writes the last record, flushes and fsyncs the file, and closes it. */
-  async finish(record: BackupRecord): Promise<{ bytes: number; sha256: string }> {
+  async finish(
+    record: BackupRecord,
+  ): Promise<{ bytes: number; plainBytes: number; sha256: string }> {
     await this.push(record, sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL);
     await this.flush();
     await this.handle.sync();
     await this.handle.close();
-    return { bytes: this.bytes, sha256: this.hash.digest('hex') };
+    return { bytes: this.bytes, plainBytes: this.plainBytes, sha256: this.hash.digest('hex') };
   }
 
   /** Closes the file after a failure (the caller removes it). */
@@ -142,7 +146,9 @@ export class BackupWriter {
   }
 
   private async push(record: BackupRecord, tag: number): Promise<void> {
-    const plain = await deflate(Buffer.from(JSON.stringify(record), 'utf8'), { level: 1 });
+    const json = Buffer.from(JSON.stringify(record), 'utf8');
+    this.plainBytes += json.length;
+    const plain = await deflate(json, { level: 1 });
     const cipher = sodium.crypto_secretstream_xchacha20poly1305_push(
       this.state,
       plain,

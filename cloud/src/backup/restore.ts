@@ -122,7 +122,7 @@ function loaderFor(layout: TableLayout, info: TableInfo | undefined): TableLoade
   return {
     layout,
     insert: (rowsJson) =>
-      sql`${target}${overriding} select ${values} from json_array_elements(${rowsJson}::json) as e(r)`,
+      sql`${target}${overriding} select ${values} from jsonb_array_elements(${rowsJson}::jsonb) as e(r)`,
     digest: new TableDigest(),
     ended: false,
   };
