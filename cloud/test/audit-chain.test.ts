@@ -223,6 +223,10 @@ for (const target of testDatabaseTargets()) {
     const sealed = await verifyAuditChain(database.db);
     assert.equal(sealed.firstProblem?.seq, head.seq - 4);
     assert.equal(sealed.firstProblem?.kind, 'gap');
+    // Back to the whole log, with that record (it links to the real head): the appender goes on from it.
+    const appended = (await allRows(database)).at(-1) as Row;
+    assert.is(appended.seq, head.seq + 1);
+    original = [...original, appended];
     await restore(database, original);
 
     // The same head from another past verification, with the chain rewritten under it.
@@ -230,6 +234,43 @@ for (const target of testDatabaseTargets()) {
     const found = await verifyAuditChain(database.db, { expectHead: rewritten });
     assert.equal(found.firstProblem?.seq, head.seq);
     assert.equal(found.firstProblem?.kind, 'hash-mismatch');
+  });
+
+  t('incremental: only the rows after a verified head, and that head row itself', async () => {
+    const full = await verifyAuditChain(database.db);
+    const head = { seq: full.headSeq, hash: full.headHash };
+    const log = createAuditLog(database.db);
+    await log.appendMany(
+      Array.from({ length: 5 }, (_, i) => readEntry(user('u-doc', 'doctor'), `n${i}`)),
+    );
+    const next = await verifyAuditChain(database.db, { startAfter: head });
+    assert.equal(
+      [next.ok, next.startedAfter, next.checked, next.headSeq],
+      [true, head.seq, 5, head.seq + 5],
+    );
+    const rows = await allRows(database);
+
+    await tamper(
+      database.db,
+      sql`update audit_log set outcome = 'denied' where seq = ${head.seq + 2}`,
+    );
+    const after = await verifyAuditChain(database.db, { startAfter: head });
+    assert.equal(
+      [after.firstProblem?.seq, after.firstProblem?.kind],
+      [head.seq + 2, 'hash-mismatch'],
+    );
+    await restore(database, rows);
+
+    await tamper(database.db, sql`update audit_log set outcome = 'denied' where seq = ${head.seq}`);
+    const at = await verifyAuditChain(database.db, { startAfter: head });
+    assert.equal([at.firstProblem?.seq, at.firstProblem?.kind], [head.seq, 'hash-mismatch']);
+    await restore(database, rows);
+
+    // The limit: an edit before the head is left to the full verification.
+    await tamper(database.db, sql`update audit_log set outcome = 'denied' where seq = 5`);
+    assert.is((await verifyAuditChain(database.db, { startAfter: head })).ok, true);
+    assert.is((await verifyAuditChain(database.db)).firstProblem?.seq, 5);
+    await restore(database, rows);
   });
 
   t.run();

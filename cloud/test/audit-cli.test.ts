@@ -71,6 +71,18 @@ test('audit verify: exit 0 with the head; --head-file keeps the head for the nex
   const again = await run('audit', 'verify', '--data-dir', dataDir, '--expect-head', saved);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, 'it still reaches seq 30 as verified before');
+
+  const incremental = await run(
+    'audit',
+    'verify',
+    '--data-dir',
+    dataDir,
+    '--head-file',
+    headFile,
+    '--incremental',
+  );
+  assert.is(incremental.code, 0, incremental.stderr);
+  assert.match(incremental.stdout, 'audit chain verified: 0 record(s) after seq 30, head seq 30');
 });
 
 test('audit verify: an edited row → exit 1 with its seq and the kind of problem', async () => {

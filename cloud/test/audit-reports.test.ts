@@ -437,6 +437,12 @@ for (const target of testDatabaseTargets()) {
     assert.is(first.body.headSeq, first.body.checked);
     const again = await get(`/audit/verify?head=${first.body.headSeq}:${first.body.headHash}`);
     assert.is(again.body.ok, true);
+    const since = await get(`/audit/verify?since=${first.body.headSeq}:${first.body.headHash}`);
+    // Only the records written since: the two verifications' own audit records.
+    assert.equal(
+      [since.body.ok, since.body.startedAfter, since.body.checked],
+      [true, first.body.headSeq, 2],
+    );
     const wrong = await get(`/audit/verify?head=${first.body.headSeq}:${'0'.repeat(64)}`);
     assert.equal([wrong.body.ok, wrong.body.firstProblem.kind], [false, 'hash-mismatch']);
   });

@@ -4,12 +4,13 @@ import type { Database } from '../db/database.ts';
 import type { ChainHead } from './chain-writer.ts';
 import { parseHead, verifyAuditChain } from './verify.ts';
 
-export const AUDIT_USAGE = `  audit verify [--data-dir D] [--expect-head SEQ:HASH] [--head-file FILE]
+export const AUDIT_USAGE = `  audit verify [--data-dir D] [--expect-head SEQ:HASH] [--head-file FILE] [--incremental]
       Check the audit trail's hash chain; exit 1 with the position and kind of the first
       problem. --expect-head: a head verified before (from an earlier run or a compliance
       report) that the log must still reach unchanged; --head-file: read that head from FILE
       when it exists and write the new head there after a clean check (keep FILE off the
-      database host) — so rows deleted from the end are found too.`;
+      database host) — so rows deleted from the end are found too. --incremental: check only
+      the rows after that head (a full check, without it, also covers the older rows).`;
 
 /** What the main CLI lends the command: its database opener and usage handling. */
 export interface AuditCliContext {
@@ -47,7 +48,13 @@ export async function auditCommand(args: string[], cli: AuditCliContext): Promis
   const [action, ...rest] = args;
   if (action !== 'verify')
     throw cli.usageError(action ? `unknown audit command "${action}"` : 'audit: verify?');
-  let values: { 'data-dir'?: string; 'expect-head'?: string; 'head-file'?: string; help?: boolean };
+  let values: {
+    'data-dir'?: string;
+    'expect-head'?: string;
+    'head-file'?: string;
+    incremental?: boolean;
+    help?: boolean;
+  };
   try {
     values = parseArgs({
       args: rest,
@@ -55,6 +62,7 @@ export async function auditCommand(args: string[], cli: AuditCliContext): Promis
         'data-dir': { type: 'string' },
         'expect-head': { type: 'string' },
         'head-file': { type: 'string' },
+        incremental: { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -80,12 +88,17 @@ export async function auditCommand(args: string[], cli: AuditCliContext): Promis
     expectHead ??= fromFile;
   }
 
+  if (values.incremental && !expectHead)
+    throw cli.usageError(
+      '--incremental needs the head to start after (--head-file or --expect-head)',
+    );
+  const startAfter = values.incremental ? expectHead : undefined;
   const result = await cli.withDatabase(values['data-dir'], (database) =>
-    verifyAuditChain(database.db, { expectHead }),
+    verifyAuditChain(database.db, { expectHead, startAfter }),
   );
   if (result.ok) {
     console.log(
-      `audit chain verified: ${result.checked} record(s), head seq ${result.headSeq} hash ${result.headHash}`,
+      `audit chain verified: ${result.checked} record(s)${startAfter ? ` after seq ${startAfter.seq}` : ''}, head seq ${result.headSeq} hash ${result.headHash}`,
     );
     if (expectHead) console.log(`it still reaches seq ${expectHead.seq} as verified before`);
     if (headFile) await writeHeadFile(headFile, { seq: result.headSeq, hash: result.headHash });

@@ -44,7 +44,8 @@ const ENTITY: Record<string, string> = {
 
 /**
  * The compliance officer's API, mounted at `/api` behind authentication:
- * - `GET /audit/verify[?head=SEQ:HASH]` — the hash chain checked, and where it breaks;
+ * - `GET /audit/verify[?head=SEQ:HASH][&since=SEQ:HASH]` — the hash chain checked (only after
+ *   `since`, when given), and where it breaks;
  * - `GET /audit/report?from=&to=&user=` — totals by action and outcome, per user, patients touched;
  * - `GET /audit/incidents?from=&to=` — security incidents found in the log;
  * - `GET /compliance/report?from=&to=[&head=SEQ:HASH]` — all of it with the access review,
@@ -97,18 +98,25 @@ export function auditApp(db: Db, audit: AuditLog, options: AuditAppOptions = {})
   app.use('/audit/*', guard);
   app.use('/compliance/*', guard);
 
-  const headOf = (query: Map<string, string>) => {
-    const text = query.get('head');
+  const headOf = (query: Map<string, string>, name = 'head') => {
+    const text = query.get(name);
     if (text === undefined) return undefined;
     const head = parseHead(text);
     if (!head)
-      throw new ApiError(400, 'invalid_query', 'head must be SEQ:HASH (a seq and 64 hex digits)');
+      throw new ApiError(
+        400,
+        'invalid_query',
+        `${name} must be SEQ:HASH (a seq and 64 hex digits)`,
+      );
     return head;
   };
 
   app.get('/audit/verify', async (c) => {
-    const expectHead = headOf(queryOf(c.req.url, ['head']));
-    const result = await verifyAuditChain(db, { expectHead });
+    const query = queryOf(c.req.url, ['head', 'since']);
+    const result = await verifyAuditChain(db, {
+      expectHead: headOf(query),
+      startAfter: headOf(query, 'since'),
+    });
     await record(c, 'read', 'success');
     return c.json({ ...result, verifiedAt: isoOf(now()) });
   });
