@@ -7,6 +7,7 @@ import { type ChainedAuditLog, createAuditLog } from '../src/audit/chain-writer.
 import { type AuditAppOptions, auditApp } from '../src/audit/routes.ts';
 import type { AuthEnv } from '../src/auth/hono-env.ts';
 import type { Principal } from '../src/auth/principal.ts';
+import { encryptionCoverage } from '../src/crypto/coverage.ts';
 import type { Database } from '../src/db/database.ts';
 import {
   apiClients,
@@ -528,6 +529,13 @@ for (const target of testDatabaseTargets()) {
       encryptionCoverage: undefined,
     });
     assert.is(unset.encryption.status, 'not-configured');
+    // The phi-crypto part's own check, as the cloud wires it.
+    const { body: real } = await get('/compliance/report', officer, { encryptionCoverage });
+    assert.ok(
+      ['ok', 'incomplete'].includes(real.encryption.status),
+      JSON.stringify(real.encryption),
+    );
+    assert.ok(Array.isArray(real.encryption.columns));
   });
 
   t.run();
