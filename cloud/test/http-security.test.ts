@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Cloud, startCloud } from '../src/server.ts';
+import { apiToken, fetchWith } from './support/api-token.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 // Headers, size limits and timeouts sit in front of the database: one target is enough.
@@ -100,6 +101,8 @@ test('an /api body over 1 MiB is 413 with a JSON error, declared or streamed', a
 });
 
 test('FHIR keeps its own 8 MiB limit', async () => {
+  // Signed in: an anonymous request is refused (401) before its body is read at all.
+  const fetch = fetchWith(await apiToken(cloud));
   const twoMiB = JSON.stringify({ resourceType: 'Patient', text: 'x'.repeat(2 * 1_048_576) });
   const response = await fetch(`${cloud.httpUrl}/fhir/R4/Patient`, {
     method: 'POST',

@@ -8,6 +8,8 @@
 //   6. backlog drain after a 1-hour outage of that ward, against 20× its live rate
 //   7. FHIR: Observation creates/s through the API, and Observation?patient&code&date p50/p95
 //      among 1,000,000 stored (PGlite, PostgreSQL)
+//   8. security: added latency of authentication + authorization + audit per FHIR read, p50/p99,
+//      and sign-in time with the chosen Argon2id parameters
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { benchEdgeStore } from './edge-store.ts';
 import { benchEndToEnd, type EndToEndFigures } from './end-to-end.ts';
 import { benchObservationSearch } from './fhir-observations.ts';
 import { benchGatewayFootprint } from './gateway-footprint.ts';
+import { benchSecurityOverhead } from './security-overhead.ts';
 
 const TARGETS = {
   edgeStore: 100_000,
@@ -28,6 +31,7 @@ const TARGETS = {
   alarmCloudP99Ms: 1000,
   fhirCreatesPerSecond: 1000,
   fhirSearchP95Ms: 50,
+  securityAddedP50Ms: 2,
 };
 const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} readings/s`;
 const verdict = (value: number, target: number) => (value >= target ? 'meets' : 'BELOW');
@@ -156,3 +160,36 @@ for (const { name, creates, open } of fhirTargets) {
   }
 }
 rmSync(fhirPgliteDir, { recursive: true, force: true });
+
+// Security: what authentication + authorization + the audit record add to a FHIR read, and
+// how long a sign-in takes with the chosen Argon2id parameters (PGlite, then PostgreSQL).
+const securityTargets = [
+  { name: 'PGlite', open: () => openDatabase({}) },
+  ...(postgresUrl
+    ? [
+        {
+          name: 'Postgres',
+          open: () => {
+            const target = testDatabaseTargets().find((t) => t.name === 'postgres');
+            if (!target) throw new Error('TEST_DATABASE_URL is not set');
+            return target.open();
+          },
+        },
+      ]
+    : []),
+];
+for (const { name, open } of securityTargets) {
+  const database = await open();
+  try {
+    const s = await benchSecurityOverhead(database);
+    const ms = (v: number) => `${v.toFixed(2)} ms`;
+    const added = s.doctor.p50 - s.bare.p50;
+    console.log(
+      `security, ${name.padEnd(8)} FHIR read p50/p99: bare ${ms(s.bare.p50)}/${ms(s.bare.p99)}, as a doctor ${ms(s.doctor.p50)}/${ms(s.doctor.p99)}, as an API client ${ms(s.client.p50)}/${ms(s.client.p99)} (${s.reads} each); ` +
+        `added p50 ${ms(added)} doctor, ${ms(s.client.p50 - s.bare.p50)} client, p99 ${ms(s.doctor.p99 - s.bare.p99)} doctor (target ≤ ${TARGETS.securityAddedP50Ms} ms p50: ${added <= TARGETS.securityAddedP50Ms ? 'meets' : 'ABOVE'}); ` +
+        `sign-in (Argon2id t=${s.argon2id.opslimit}, ${s.argon2id.memlimitMb} MiB, then TOTP) p50 ${ms(s.login.p50)} p99 ${ms(s.login.p99)}`,
+    );
+  } finally {
+    await database.close();
+  }
+}

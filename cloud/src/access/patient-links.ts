@@ -33,7 +33,7 @@ export function patientsOf(resource: FhirResource): string[] {
   const params = compartmentParamsByType().get(resource.resourceType);
   if (!params) return [];
   const ids = new Set<string>();
-  for (const ref of indexRows(resource).reference)
+  for (const ref of indexRows(resource, params).reference)
     if (ref.targetType === 'Patient' && ref.targetId && params.has(ref.param))
       ids.add(ref.targetId);
   return [...ids];

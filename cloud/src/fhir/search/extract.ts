@@ -35,8 +35,14 @@ export function normalizeString(text: string): string {
     .toLowerCase();
 }
 
-/** Every search parameter value of `resource`, ready for the index tables. */
-export function indexRows(resource: { resourceType: string }): IndexRows {
+/**
+ * Every search parameter value of `resource`, ready for the index tables; with `only`, the
+ * values of those parameters alone.
+ */
+export function indexRows(
+  resource: { resourceType: string },
+  only?: ReadonlySet<string>,
+): IndexRows {
   const rows: IndexRows = {
     token: [],
     string: [],
@@ -47,6 +53,7 @@ export function indexRows(resource: { resourceType: string }): IndexRows {
     uri: [],
   };
   for (const def of searchParamsOf(resource.resourceType).values()) {
+    if (only && !only.has(def.code)) continue;
     let values: TypedValue[];
     try {
       values = def.extract(resource);
