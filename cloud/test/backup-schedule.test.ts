@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import {
   BackupError,
   type BackupScheduleOptions,
+  describeError,
   lastVerifiedBackup,
   startBackupSchedule,
 } from '../src/backup/index.ts';
@@ -147,6 +148,17 @@ test('a failing run is logged without PHI, recorded, and never throws', async ()
   } finally {
     await database.close();
   }
+});
+
+test('database errors lose their quoted values before they reach a log', () => {
+  const error = Object.assign(new Error('invalid input syntax for type bigint: "Smith"'), {
+    code: '22P02',
+  });
+  assert.is(
+    describeError(error),
+    'database error 22P02: invalid input syntax for type bigint: "…"',
+  );
+  assert.is(describeError(new BackupError('x is truncated')), 'x is truncated');
 });
 
 test('node-cron: the expression is checked and the next run computed', async () => {
