@@ -5,7 +5,7 @@ import { breakGlassApp } from '../src/access/break-glass.ts';
 import { createAuditLog } from '../src/audit/chain-writer.ts';
 import type { Principal, Role } from '../src/auth/principal.ts';
 import type { Database } from '../src/db/database.ts';
-import { auditLog, bedAssignments, careAssignments } from '../src/db/schema.ts';
+import { auditLog, bedAssignments, breakGlassAccess, careAssignments } from '../src/db/schema.ts';
 import { fhirApp } from '../src/fhir/index.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import type { FhirResource } from '../src/fhir/store/validate.ts';
@@ -538,6 +538,12 @@ for (const target of testDatabaseTargets()) {
         '/api/access/break-glass?unreviewed=true',
       );
       assert.is(list.body.accesses.length, 1);
+      assert.is(list.body.accesses[0].reason, 'cardiac arrest in corridor, no chart');
+      // The free-text reason is stored sealed and kept out of the audit trail.
+      const [stored] = await database.db.select().from(breakGlassAccess);
+      assert.match(stored.reason, /^wg1\./);
+      const trail = JSON.stringify(await database.db.select().from(auditLog));
+      assert.not.match(trail, /cardiac arrest/);
       assert.is((await call(nurse, 'GET', '/api/access/break-glass')).status, 403);
       clock += 31 * 60_000;
       assert.is((await call(nurse, 'GET', other)).status, 403, 'expired');

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, isNull, type SQL } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { keyRingOf } from '../crypto/db-key-ring.ts';
+import { BREAK_GLASS_REASON, BREAK_GLASS_REVIEW_NOTE } from '../crypto/sealed-text.ts';
 import type { Db } from '../db/database.ts';
 import { breakGlassAccess } from '../db/schema.ts';
 import { ApiError, apiErrors, jsonBody } from '../http/json-body.ts';
@@ -36,21 +38,27 @@ export function breakGlassApp(db: Db, now: () => number = Date.now): Hono {
     if (p.kind !== 'user' || !ROLE_POLICIES[p.role].breakGlass)
       throw access.deny('only doctors and nurses may break the glass');
     access.decided = true;
+    const minutes = body.minutes ?? BREAK_GLASS_DEFAULT_MINUTES;
+    const id = randomUUID();
+    // The reason is free text (it may name the patient): sealed here, not copied into the trail.
     const op = access.record('break-glass', `Patient/${body.patientId}`, [body.patientId]);
-    op.detail = body.reason;
+    op.detail = `emergency access ${id} for ${minutes} minutes`;
     if (!(await readPatient(db, body.patientId)))
       throw new ApiError(404, 'unknown_patient', `no patient ${body.patientId}`);
     const startedAt = now();
     const row = {
-      id: randomUUID(),
+      id,
       userId: p.id,
       patientId: body.patientId,
-      reason: body.reason,
+      reason: BREAK_GLASS_REASON.seal(keyRingOf(db), id, body.reason),
       startedAt,
-      expiresAt: startedAt + (body.minutes ?? BREAK_GLASS_DEFAULT_MINUTES) * 60_000,
+      expiresAt: startedAt + minutes * 60_000,
+      reviewedAt: null,
+      reviewedBy: null,
+      reviewNote: null,
     };
     await db.insert(breakGlassAccess).values(row);
-    return c.json(view(row), 201);
+    return c.json(await view(db, row), 201);
   });
 
   app.get('/break-glass', async (c) => {
@@ -70,7 +78,7 @@ export function breakGlassApp(db: Db, now: () => number = Date.now): Hono {
       'access/break-glass',
       rows.map((r) => r.patientId),
     );
-    return c.json({ accesses: rows.map(view) });
+    return c.json({ accesses: await Promise.all(rows.map((r) => view(db, r))) });
   });
 
   app.post('/break-glass/:id/review', async (c) => {
@@ -80,35 +88,36 @@ export function breakGlassApp(db: Db, now: () => number = Date.now): Hono {
     const id = c.req.param('id');
     const [row] = await db
       .update(breakGlassAccess)
-      .set({ reviewedAt: now(), reviewedBy: access.principal.id, reviewNote: note })
+      .set({
+        reviewedAt: now(),
+        reviewedBy: access.principal.id,
+        reviewNote: BREAK_GLASS_REVIEW_NOTE.seal(keyRingOf(db), id, note),
+      })
       .where(and(eq(breakGlassAccess.id, id), isNull(breakGlassAccess.reviewedAt)))
       .returning();
     if (!row)
       throw new ApiError(404, 'unknown_access', `no unreviewed break-the-glass access ${id}`);
     access.record('admin', `access/break-glass/${id}/review`, [row.patientId]);
-    return c.json(view(row));
+    return c.json(await view(db, row));
   });
 
   app.onError(apiErrors);
   return app;
 }
 
-function view(
-  row:
-    | typeof breakGlassAccess.$inferSelect
-    | Omit<typeof breakGlassAccess.$inferSelect, 'reviewedAt' | 'reviewedBy' | 'reviewNote'>,
-) {
-  const iso = (t: number | null | undefined) => (t == null ? null : new Date(t).toISOString());
-  const reviewed = 'reviewedAt' in row ? row : undefined;
+/** A break-the-glass access as the API shows it, its free text opened. */
+async function view(db: Db, row: typeof breakGlassAccess.$inferSelect) {
+  const ring = keyRingOf(db);
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     id: row.id,
     userId: row.userId,
     patientId: row.patientId,
-    reason: row.reason,
+    reason: await BREAK_GLASS_REASON.open(ring, row.id, row.reason),
     startedAt: iso(row.startedAt),
     expiresAt: iso(row.expiresAt),
-    reviewedAt: iso(reviewed?.reviewedAt),
-    reviewedBy: reviewed?.reviewedBy ?? null,
-    reviewNote: reviewed?.reviewNote ?? null,
+    reviewedAt: iso(row.reviewedAt),
+    reviewedBy: row.reviewedBy,
+    reviewNote: await BREAK_GLASS_REVIEW_NOTE.open(ring, row.id, row.reviewNote),
   };
 }

@@ -2,6 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEntry, AuditLog, AuditOutcome } from '../audit/audit-entry.ts';
 import type { Principal, RequestSource } from '../auth/principal.ts';
+import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { patientScopeOf } from './patient-scope.ts';
 import { RequestAccess } from './request-access.ts';
@@ -53,7 +54,7 @@ export function accessControl(db: Db, options: AccessMiddlewareOptions): Middlew
       await options.audit.appendMany(entries);
     } catch (error) {
       options.log?.(
-        `access: audit record not committed, response withheld: ${(error as Error).message}`,
+        `access: audit record not committed, response withheld: ${errorForLog(error)}`,
       );
       c.res = options.render(
         c,

@@ -76,9 +76,21 @@ export const USER_MFA_SECRET = new SealedTextColumn(
   (id) => `users.mfa_secret:${id}`,
 );
 
+/** Why a clinician broke the glass, and the compliance officer's review: free text. */
+export const BREAK_GLASS_REASON = new SealedTextColumn('break_glass_access', 'reason', {
+  name: 'id',
+  type: 'text',
+});
+export const BREAK_GLASS_REVIEW_NOTE = new SealedTextColumn('break_glass_access', 'review_note', {
+  name: 'id',
+  type: 'text',
+});
+
 /** Every sealed text column: key rotation re-seals them, encryptionCoverage counts them. */
 export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   BED_DISPLAY_NAME,
   ALERT_ACKNOWLEDGE_NOTE,
   USER_MFA_SECRET,
+  BREAK_GLASS_REASON,
+  BREAK_GLASS_REVIEW_NOTE,
 ];

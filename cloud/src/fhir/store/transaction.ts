@@ -61,6 +61,8 @@ export async function processBundle(
       'invalid',
       `Bundle.type must be transaction or batch, not ${JSON.stringify(bundle.type ?? null)}`,
     );
+  // Each entry is authorized on its own below; one refused before that (405, 400) shows nothing.
+  if (access) access.decided = true;
   const entries = bundle.entry ?? [];
   if (!Array.isArray(entries))
     throw new FhirError(400, 'structure', 'Bundle.entry must be an array');
