@@ -8,6 +8,8 @@ import { type AuditAppOptions, auditApp } from '../src/audit/routes.ts';
 import type { AuthEnv } from '../src/auth/hono-env.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { encryptionCoverage } from '../src/crypto/coverage.ts';
+import { keyRingOf } from '../src/crypto/db-key-ring.ts';
+import { BREAK_GLASS_REASON } from '../src/crypto/sealed-text.ts';
 import type { Database } from '../src/db/database.ts';
 import {
   apiClients,
@@ -172,7 +174,8 @@ async function seedAccounts(database: Database) {
       id: 'bg-1',
       userId: 'u-nurse',
       patientId: 'p9',
-      reason: 'cardiac arrest in corridor',
+      // Stored sealed, as the break-the-glass route does.
+      reason: BREAK_GLASS_REASON.seal(keyRingOf(db), 'bg-1', 'cardiac arrest in corridor'),
       startedAt: T0 + 180 * MINUTE,
       expiresAt: T0 + 240 * MINUTE,
     },
@@ -498,8 +501,8 @@ for (const target of testDatabaseTargets()) {
       ['c-lab', ['system/Patient.read', 'system/Observation.write']],
     );
     assert.equal(
-      review.openBreakGlass.map((b: Json) => [b.id, b.patientId, b.active]),
-      [['bg-1', 'p9', false]],
+      review.openBreakGlass.map((b: Json) => [b.id, b.patientId, b.reason, b.active]),
+      [['bg-1', 'p9', 'cardiac arrest in corridor', false]],
     );
     assert.equal(body.backup.status, 'ok');
     assert.equal(body.backup.lastVerified.id, 'b-1');

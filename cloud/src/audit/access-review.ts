@@ -1,6 +1,8 @@
 import { and, desc, isNotNull, isNull, sql } from 'drizzle-orm';
 import { ROLE_POLICIES } from '../access/roles.ts';
 import { isRole } from '../auth/principal.ts';
+import { keyRingOf } from '../crypto/db-key-ring.ts';
+import { BREAK_GLASS_REASON } from '../crypto/sealed-text.ts';
 import type { Db } from '../db/database.ts';
 import { rowsOf } from '../db/results.ts';
 import { apiClients, backupRuns, breakGlassAccess } from '../db/schema.ts';
@@ -196,15 +198,18 @@ export async function accessReview(
     staleAccounts,
     training,
     unusedPrivileges,
-    openBreakGlass: breakGlass.map((b) => ({
-      id: b.id,
-      userId: b.userId,
-      patientId: b.patientId,
-      reason: b.reason,
-      startedAt: isoOf(b.startedAt),
-      expiresAt: isoOf(b.expiresAt),
-      active: b.expiresAt > now,
-    })),
+    // The reason is sealed (free text that may name the patient): opened for the reviewer.
+    openBreakGlass: await Promise.all(
+      breakGlass.map(async (b) => ({
+        id: b.id,
+        userId: b.userId,
+        patientId: b.patientId,
+        reason: (await BREAK_GLASS_REASON.open(keyRingOf(db), b.id, b.reason)) ?? '',
+        startedAt: isoOf(b.startedAt),
+        expiresAt: isoOf(b.expiresAt),
+        active: b.expiresAt > now,
+      })),
+    ),
   };
 }
 
