@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { contentAd, keyRingOf } from '@wardgate/cloud/src/crypto/index.ts';
 import type { Database, Db } from '@wardgate/cloud/src/db/database.ts';
-import { fhirAppAs } from '@wardgate/cloud/test/support/access.ts';
 import type { IndexRows } from '@wardgate/cloud/src/fhir/search/extract.ts';
 import { indexInserts } from '@wardgate/cloud/src/fhir/search/index-writer.ts';
+import { fhirAppAs } from '@wardgate/cloud/test/support/access.ts';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import {
@@ -157,8 +158,14 @@ async function bulkLoad(db: Db, from: number, to: number): Promise<void> {
 
 async function writeChunk(db: Db, entries: Entry[]): Promise<void> {
   const lastUpdated = Date.now();
+  // Stored as the store stores it: the resource sealed with the database's PHI key ring.
+  const ring = keyRingOf(db);
   const resources = JSON.stringify(
-    entries.map((e) => ({ id: e.id, content: e.content, index: e.rows })),
+    entries.map((e) => ({
+      id: e.id,
+      content: JSON.stringify(ring.seal(e.content, contentAd('Observation', e.id, 1))),
+      index: e.rows,
+    })),
   );
   await db.transaction(async (tx) => {
     await tx.execute(sql`insert into fhir_resources
