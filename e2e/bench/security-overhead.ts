@@ -182,7 +182,7 @@ export async function benchSecurityOverhead(
   )) as { access_token: string };
   const session = { token: await signIn() };
 
-  const read = (app: Hono, bearer?: string) => async (i: number) => {
+  const read = (app: { request: Hono['request'] }, bearer?: string) => async (i: number) => {
     const res = await app.request(`/fhir/R4/Observation/${observations[i % observations.length]}`, {
       headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
     });
