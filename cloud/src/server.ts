@@ -26,6 +26,7 @@ import { type ChartingOptions, chartingOptions } from './charting/options.ts';
 import { chartApp } from './charting/routes.ts';
 import {
   checkKeyRingFits,
+  encryptionCoverage,
   type KeyRotationJob,
   keyRingOf,
   resolveKeyRing,
@@ -220,7 +221,7 @@ export function cloudApp(
     }
   });
   app.route('/api/access', breakGlassApp(db, now));
-  app.route('/api', auditApp(db, audit, { now }));
+  app.route('/api', auditApp(db, audit, { now, encryptionCoverage }));
   app.route('/api/alarms', alarmsApp(database.db));
   app.route('/api', chartApp(database.db));
   app.route('/api', patientsApp(database.db));
