@@ -175,4 +175,34 @@ test('backup restore into a new data folder: identical, readable with the PHI ke
   }
 });
 
+test('serve --backup-dir starts the schedule; a bad cron expression is refused', async () => {
+  const dataDir = join(root, 'serve');
+  const common = ['--data-dir', dataDir, '--http-port', '0', '--mqtt-port', '0'];
+  const backups = ['--backup-dir', join(root, 'serve-backups'), '--backup-key-file', keyFile];
+  const bad = await run('serve', ...common, ...backups, '--backup-schedule', 'nightly');
+  assert.is(bad.code, 1);
+  assert.match(bad.err, '"nightly" is not a cron expression');
+
+  const child = spawn(process.execPath, [BIN, 'serve', ...common, ...backups], {
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const healthUrl = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /\(health (\S+?),[\s\S]*\nmqtt /.exec(out);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', () => reject(new Error(`serve exited: ${out}`)));
+  });
+  // Answered only once serve has run past its start (and listens for SIGTERM).
+  assert.is((await fetch(healthUrl)).status, 200);
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.is(code, 0, `${child.signalCode} ${out}`);
+  assert.match(out, 'stopped');
+});
+
 test.run();
