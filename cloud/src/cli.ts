@@ -36,6 +36,9 @@ Commands:
       [--tls-cert FILE --tls-key FILE]
       HTTPS and MQTT over TLS (mqtts://) with this PEM certificate (chain) and key; also from
       CLOUD_TLS_CERT and CLOUD_TLS_KEY. A test install can make them with ca init.
+      [--durable-read-audit]
+      PostgreSQL: a read's audit record waits for the disk flush too (by default only writes,
+      exports, refusals and sign-ins do; a database crash can then lose ~0.6 s of read records).
   gateways create --id ID [--ttl-hours H] [--data-dir D]
       A one-time enrollment token for a new gateway (redeemed by wardgate-edge enroll).
   gateways add --id ID --public-key BASE64 --password P [--data-dir D]
@@ -129,6 +132,7 @@ async function serve(args: string[]): Promise<number> {
     ...BACKUP_SERVE_OPTIONS,
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'durable-read-audit': { type: 'boolean' },
   });
   if (values.help) return usage(0);
   const tlsCert = values['tls-cert'] ?? process.env.CLOUD_TLS_CERT;
@@ -168,7 +172,13 @@ async function serve(args: string[]): Promise<number> {
     charting,
     backup: await backupServeOptions(values, (message) => new UsageError(message)),
     tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
+    app: { durableReadAudit: values['durable-read-audit'] },
     log: (message) => console.log(`${iso(Date.now())} ${message}`),
+  });
+  // Listening before the ready lines: a supervisor may signal as soon as it reads them.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
   });
   console.log(`wardgate cloud running, database ${cloud.database.describe}`);
   console.log(
@@ -181,10 +191,7 @@ async function serve(args: string[]): Promise<number> {
   });
   systemd.ready(`http ${cloud.httpUrl}, mqtt ${cloud.mqttUrl}`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopSignal;
   console.log(`${signal}: stopping`);
   systemd.stopping();
   const force = (again: NodeJS.Signals) => {

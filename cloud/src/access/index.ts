@@ -4,7 +4,7 @@ import type { AccessOperation, RequestAccess } from './request-access.ts';
 
 export { AccessDenied } from './access-denied.ts';
 export { classificationOf } from './classification.ts';
-export { type AccessEnv, accessControl, requestSource } from './middleware.ts';
+export { type AccessEnv, accessControl } from './middleware.ts';
 export { patientsOf } from './patient-links.ts';
 export { patientScopeOf } from './patient-scope.ts';
 export { redactQuery } from './redact-query.ts';

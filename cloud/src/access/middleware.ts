@@ -1,7 +1,7 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEntry, AuditLog, AuditOutcome } from '../audit/audit-entry.ts';
-import type { Principal, RequestSource } from '../auth/principal.ts';
+import type { Principal } from '../auth/principal.ts';
+import { requestSource } from '../auth/request-source.ts';
 import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { patientScopeOf } from './patient-scope.ts';
@@ -19,6 +19,12 @@ export type ErrorRenderer = (
 
 export interface AccessMiddlewareOptions {
   audit: AuditLog;
+  /**
+   * Where the records of successful reads and searches go, when not `audit`: a log that may
+   * commit without waiting for the disk flush (see server.ts). Writes, exports, refusals and
+   * security events always go to `audit`.
+   */
+  readAudit?: AuditLog;
   render: ErrorRenderer;
   now?: () => number;
   log?: (message: string) => void;
@@ -50,12 +56,11 @@ export function accessControl(db: Db, options: AccessMiddlewareOptions): Middlew
     }
     const entries = auditEntries(c, access, status, now());
     if (entries.length === 0) return;
+    const readsOnly = entries.every((e) => e.outcome === 'success' && READS.has(e.action));
     try {
-      await options.audit.appendMany(entries);
+      await (readsOnly ? (options.readAudit ?? options.audit) : options.audit).appendMany(entries);
     } catch (error) {
-      options.log?.(
-        `access: audit record not committed, response withheld: ${errorForLog(error)}`,
-      );
+      options.log?.(`access: audit record not committed, response withheld: ${errorForLog(error)}`);
       c.res = options.render(
         c,
         500,
@@ -65,6 +70,8 @@ export function accessControl(db: Db, options: AccessMiddlewareOptions): Middlew
     }
   };
 }
+
+const READS = new Set(['read', 'vread', 'history', 'search']);
 
 function auditEntries(c: Context, access: RequestAccess, status: number, at: number): AuditEntry[] {
   const outcome: AuditOutcome =
@@ -99,15 +106,4 @@ function auditEntries(c: Context, access: RequestAccess, status: number, at: num
     detail: outcome === 'denied' ? `${op.action}: ${access.denial ?? 'refused'}` : op.detail,
     ...(op.action === 'break-glass' && { purposeOfUse: 'ETREAT' }),
   }));
-}
-
-/** The client's address and user agent (no address for in-process requests in tests). */
-export function requestSource(c: Context): RequestSource {
-  let ip: string | null = null;
-  try {
-    ip = getConnInfo(c).remote.address ?? null;
-  } catch {
-    ip = null;
-  }
-  return { ip, userAgent: c.req.header('user-agent') ?? null };
 }

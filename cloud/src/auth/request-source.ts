@@ -8,10 +8,12 @@ import type { RequestSource } from './principal.ts';
  */
 export function requestSource(c: Context): RequestSource {
   let ip: string | null = null;
-  try {
-    ip = getConnInfo(c).remote.address ?? null;
-  } catch {
-    ip = null;
+  if ((c.env as { incoming?: unknown } | undefined)?.incoming) {
+    try {
+      ip = getConnInfo(c).remote.address ?? null;
+    } catch {
+      ip = null;
+    }
   }
   return { ip, userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null };
 }

@@ -18,6 +18,8 @@ export interface FhirAppOptions {
   baseUrl?: string;
   /** Where every access is recorded; a request's response waits for its record. */
   audit: AuditLog;
+  /** Where successful reads and searches are recorded, when not `audit` (access/middleware.ts). */
+  readAudit?: AuditLog;
   log?: (message: string) => void;
   /** The clock for relationships that end (break-the-glass, care assignments); tests move it. */
   now?: () => number;
@@ -63,6 +65,7 @@ export function fhirApp(db: Db, options: FhirAppOptions): Hono {
   app.get('/metadata', (c) => fhirJson(c, capabilityStatement(baseOf(c))));
   const guard = accessControl(db, {
     audit: options.audit,
+    readAudit: options.readAudit,
     log: options.log,
     now: options.now,
     render: (c, status, _code, message) =>
