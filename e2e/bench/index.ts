@@ -10,6 +10,7 @@
 //      among 1,000,000 stored (PGlite, PostgreSQL)
 //   8. security: added latency of authentication + authorization + audit per FHIR read, p50/p99,
 //      and sign-in time with the chosen Argon2id parameters
+//   9. encrypted backup, restore and verified restore of a seeded database, rows/s and MB/s
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { openDatabase } from '@wardgate/cloud/src/db/database.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import pg from 'pg';
 import { benchAlarmLatency } from './alarm-latency.ts';
+import { benchBackup, describeBackupFigures } from './backup.ts';
 import { benchEdgeStore } from './edge-store.ts';
 import { benchEndToEnd, type EndToEndFigures } from './end-to-end.ts';
 import { benchObservationSearch } from './fhir-observations.ts';
@@ -192,4 +194,16 @@ for (const { name, open } of securityTargets) {
   } finally {
     await database.close();
   }
+}
+
+// Backups: an encrypted backup of a seeded database, its restore, and its verification by a
+// scratch restore (PGlite; PostgreSQL with a scratch database when one answers).
+const backupReadings = 500_000;
+for (const target of testDatabaseTargets()) {
+  const figures = await benchBackup(
+    () => target.open(),
+    backupReadings,
+    target.name === 'postgres' ? postgresUrl : undefined,
+  );
+  console.log(describeBackupFigures(figures));
 }
