@@ -387,7 +387,7 @@ for (const target of testDatabaseTargets()) {
     });
     assert.is(patch.status, 403);
     assert.is(
-      ((await store().read('Observation', mine.id))?.resource as Json).subject.reference,
+      ((await store().read('Observation', mine.id)) as Json).resource.subject.reference,
       `Patient/${MINE}`,
     );
     // Registering a patient needs access to every patient: nobody is in a new patient's care.

@@ -1,5 +1,4 @@
-import { and, type Column, gte, inArray, lt, or, type SQL, type SQLWrapper } from 'drizzle-orm';
-import { NOTHING } from '../db/conditions.ts';
+import { and, gte, lt, or, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { SearchParamError } from './operation-outcome.ts';
 
 /**

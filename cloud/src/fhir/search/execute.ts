@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { keyRingOf } from '../../crypto/db-key-ring.ts';
 import { openContents } from '../../crypto/fhir-content.ts';
 import type { KeyRing } from '../../crypto/key-ring.ts';
