@@ -19,10 +19,10 @@ import { waitFor } from '@wardgate/shared/testing';
 import { connectAsync } from 'mqtt';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createClient } from '../src/auth/index.ts';
 import { createKeyFile } from '../src/crypto/index.ts';
 import { MRN_SYSTEM } from '../src/db/schema.ts';
 import { startCloud } from '../src/server.ts';
+import { apiToken } from './support/api-token.ts';
 import { connectGateway } from './support/gateway-client.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked field by field below.
@@ -102,22 +102,7 @@ test('no name, MRN or phone number in the database files or the logs', async () 
   try {
     const { db } = cloud.database;
     // An API client with every SMART system scope, signed in with client credentials.
-    const { client, secret } = await createClient(
-      db,
-      { name: 'phi scan', scopes: ['system/*.*'] },
-      Date.now(),
-    );
-    const tokenResponse = await fetch(`${cloud.httpUrl}/api/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: client.id,
-        client_secret: secret,
-      }),
-    });
-    const token = ((await tokenResponse.json()) as Json).access_token as string;
-    assert.is(tokenResponse.status, 200);
+    const token = await apiToken(cloud);
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${cloud.httpUrl}${path}`, {
         method,
