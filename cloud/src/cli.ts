@@ -16,6 +16,7 @@ import {
   DEFAULT_CHARTING,
   parseChartInterval,
 } from './charting/options.ts';
+import type { CliContext } from './cli-context.ts';
 import { checkKeyRingFits, keyRingOf, resolveKeyRing } from './crypto/index.ts';
 import { KEYS_USAGE, keysCommand } from './crypto/keys-command.ts';
 import { type Database, openDatabase } from './db/database.ts';
@@ -322,6 +323,12 @@ function takeKeyFile(argv: string[]): string | undefined {
 
 export async function main(argv: string[]): Promise<number> {
   const args = [...argv];
+  const context: CliContext = {
+    databaseOptions,
+    withDatabase,
+    usageError: (message) => new UsageError(message),
+    usage,
+  };
   try {
     keyFileOption = takeKeyFile(args);
     const [command, ...rest] = args;
@@ -333,39 +340,17 @@ export async function main(argv: string[]): Promise<number> {
       case 'seed-demo':
         return await seed(rest);
       case 'audit':
-        return await auditCommand(rest, {
-          withDatabase,
-          usageError: (message) => new UsageError(message),
-          usage,
-        });
+        return await auditCommand(rest, context);
       case 'backup':
-        return await backupCommand(rest, {
-          withDatabase,
-          databaseOptions,
-          usageError: (message) => new UsageError(message),
-          usage,
-        });
+        return await backupCommand(rest, context);
       case 'ca':
         return await caCommand(rest, (message) => new UsageError(message));
       case 'keys':
-        return await keysCommand(rest, {
-          databaseOptions,
-          withDatabase,
-          usageError: (message) => new UsageError(message),
-          usage,
-        });
+        return await keysCommand(rest, context);
       case 'users':
-        return await usersCommand(rest, {
-          withDatabase,
-          usageError: (message) => new UsageError(message),
-          usage,
-        });
+        return await usersCommand(rest, context);
       case 'clients':
-        return await clientsCommand(rest, {
-          withDatabase,
-          usageError: (message) => new UsageError(message),
-          usage,
-        });
+        return await clientsCommand(rest, context);
       case undefined:
       case '--help':
       case '-h':

@@ -100,7 +100,6 @@ test('no name, MRN or phone number in the database files or the logs', async () 
   });
   let stopped = false;
   try {
-    const { db } = cloud.database;
     // An API client with every SMART system scope, signed in with client credentials.
     const token = await apiToken(cloud);
     const call = async (method: string, path: string, body?: unknown) => {

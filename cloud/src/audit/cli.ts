@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Database } from '../db/database.ts';
+import type { CliContext } from '../cli-context.ts';
 import type { ChainHead } from './chain-writer.ts';
 import { parseHead, verifyAuditChain } from './verify.ts';
 
@@ -11,18 +11,6 @@ export const AUDIT_USAGE = `  audit verify [--data-dir D] [--expect-head SEQ:HAS
       when it exists and write the new head there after a clean check (keep FILE off the
       database host) — so rows deleted from the end are found too. --incremental: check only
       the rows after that head (a full check, without it, also covers the older rows).`;
-
-/** What the main CLI lends the command: its database opener and usage handling. */
-export interface AuditCliContext {
-  withDatabase: <R>(
-    dataDir: string | undefined,
-    run: (database: Database) => Promise<R>,
-  ) => Promise<R>;
-  /** The CLI's wrong-command-line error (printed with the usage, exit code 2). */
-  usageError: (message: string) => Error;
-  /** Prints the usage; the exit code. */
-  usage: (code: number) => number;
-}
 
 async function readHeadFile(path: string): Promise<ChainHead | undefined> {
   let text: string;
@@ -44,7 +32,7 @@ async function writeHeadFile(path: string, head: ChainHead): Promise<void> {
 }
 
 /** `wardgate-cloud audit <command>`: the exit code (0 verified, 1 broken). */
-export async function auditCommand(args: string[], cli: AuditCliContext): Promise<number> {
+export async function auditCommand(args: string[], cli: CliContext): Promise<number> {
   const [action, ...rest] = args;
   if (action !== 'verify')
     throw cli.usageError(action ? `unknown audit command "${action}"` : 'audit: verify?');

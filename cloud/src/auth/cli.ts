@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { AuditLog } from '../audit/audit-entry.ts';
 import { createAuditLog } from '../audit/chain-writer.ts';
-import type { Database } from '../db/database.ts';
+import type { CliContext } from '../cli-context.ts';
 import { clientView, createClient, listClients, revokeClient } from './clients.ts';
 import { AuthError } from './errors.ts';
 import { PasswordPolicyError, passwordProblems } from './passwords.ts';
@@ -39,21 +39,9 @@ export const CLIENTS_USAGE = `  clients add --name N --scopes "system/Observatio
   clients revoke --id ID [--data-dir D]
       Revoke the client and every token it holds.`;
 
-/** What the main CLI lends the command: its database opener and usage handling. */
-export interface AuthCliContext {
-  withDatabase: <R>(
-    dataDir: string | undefined,
-    run: (database: Database) => Promise<R>,
-  ) => Promise<R>;
-  /** The CLI's wrong-command-line error (printed with the usage, exit code 2). */
-  usageError: (message: string) => Error;
-  /** Prints the usage; the exit code. */
-  usage: (code: number) => number;
-}
-
 type Spec = Record<string, { type: 'string' | 'boolean' }>;
 
-function options<T extends Spec>(cli: AuthCliContext, args: string[], spec: T) {
+function options<T extends Spec>(cli: CliContext, args: string[], spec: T) {
   try {
     return parseArgs({
       args,
@@ -68,12 +56,12 @@ function options<T extends Spec>(cli: AuthCliContext, args: string[], spec: T) {
   }
 }
 
-function required(cli: AuthCliContext, value: string | undefined, name: string): string {
+function required(cli: CliContext, value: string | undefined, name: string): string {
   if (!value) throw cli.usageError(`--${name} is required`);
   return value;
 }
 
-function day(cli: AuthCliContext, value: string, name: string): number {
+function day(cli: CliContext, value: string, name: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
   if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value)
@@ -158,7 +146,7 @@ async function friendly<R>(run: () => Promise<R>): Promise<R> {
 }
 
 /** `wardgate-cloud users <command>`. */
-export async function usersCommand(args: string[], cli: AuthCliContext): Promise<number> {
+export async function usersCommand(args: string[], cli: CliContext): Promise<number> {
   const [action, ...rest] = args;
   const now = Date.now();
   switch (action) {
@@ -286,7 +274,7 @@ export async function usersCommand(args: string[], cli: AuthCliContext): Promise
 }
 
 /** `wardgate-cloud clients <command>`. */
-export async function clientsCommand(args: string[], cli: AuthCliContext): Promise<number> {
+export async function clientsCommand(args: string[], cli: CliContext): Promise<number> {
   const [action, ...rest] = args;
   const now = Date.now();
   switch (action) {

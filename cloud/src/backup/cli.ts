@@ -1,10 +1,11 @@
 import { copyFile, constants as fsConstants } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CliContext } from '../cli-context.ts';
 import { keyFileBeside, loadKeyRing } from '../crypto/key-file.ts';
 import { ephemeralKeyRing } from '../crypto/key-ring.ts';
 import { checkKeyRingFits } from '../crypto/key-ring-setup.ts';
-import { type Database, openDatabase } from '../db/database.ts';
+import { openDatabase } from '../db/database.ts';
 import { createBackup } from './create-backup.ts';
 import { readBackupHeader } from './format.ts';
 import { generateBackupKeyFile, readBackupKeyFile } from './key-file.ts';
@@ -32,27 +33,9 @@ export const BACKUP_USAGE = `  backup keygen --out F
       Scheduled backups (default "0 2 * * *"), each verified by a scratch restore, newest 14
       kept (and the newest verified one).`;
 
-/** What the main CLI lends the command: its database opener and usage handling. */
-export interface BackupCliContext {
-  withDatabase: <R>(
-    dataDir: string | undefined,
-    run: (database: Database) => Promise<R>,
-  ) => Promise<R>;
-  /** Where the database is (DATABASE_URL, else --data-dir) and the PHI key file (--key-file). */
-  databaseOptions: (dataDir: string | undefined) => {
-    databaseUrl?: string;
-    dataDir?: string;
-    keyFile?: string;
-  };
-  /** The CLI's wrong-command-line error (printed with the usage, exit code 2). */
-  usageError: (message: string) => Error;
-  /** Prints the usage; the exit code. */
-  usage: (code: number) => number;
-}
-
 type Spec = Record<string, { type: 'string' | 'boolean' }>;
 
-function parse(args: string[], options: Spec, cli: BackupCliContext, positionals = 0) {
+function parse(args: string[], options: Spec, cli: CliContext, positionals = 0) {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -72,14 +55,14 @@ function parse(args: string[], options: Spec, cli: BackupCliContext, positionals
   };
 }
 
-function required(values: Record<string, unknown>, name: string, cli: BackupCliContext): string {
+function required(values: Record<string, unknown>, name: string, cli: CliContext): string {
   const value = values[name];
   if (typeof value !== 'string' || value.length === 0)
     throw cli.usageError(`--${name} is required`);
   return value;
 }
 
-function fileArgument(positionals: string[], cli: BackupCliContext): string {
+function fileArgument(positionals: string[], cli: CliContext): string {
   if (!positionals[0]) throw cli.usageError('the backup FILE is required');
   return positionals[0];
 }
@@ -88,7 +71,7 @@ const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** `wardgate-cloud backup <command>`: the exit code. */
-export async function backupCommand(args: string[], cli: BackupCliContext): Promise<number> {
+export async function backupCommand(args: string[], cli: CliContext): Promise<number> {
   const [action, ...rest] = args;
   switch (action) {
     case 'keygen': {

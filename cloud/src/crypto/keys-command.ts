@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Database } from '../db/database.ts';
+import type { CliContext } from '../cli-context.ts';
 import { type EncryptionCoverage, encryptionCoverage } from './coverage.ts';
 import { keyRingOf } from './db-key-ring.ts';
 import { createKeyFile, keyFileBeside, rotateKeyFile } from './key-file.ts';
@@ -19,24 +19,8 @@ export const KEYS_USAGE = `  keys create --key-file F
   Every command that opens the database takes --key-file F (or WARDGATE_KEY_FILE); PostgreSQL
   (DATABASE_URL) needs one.`;
 
-/** What the main CLI lends the command. */
-export interface KeysCliContext {
-  /** The database settings of a --data-dir: URL, folder and key file as the CLI resolves them. */
-  databaseOptions: (dataDir: string | undefined) => {
-    databaseUrl?: string;
-    dataDir?: string;
-    keyFile?: string;
-  };
-  withDatabase: <R>(
-    dataDir: string | undefined,
-    run: (database: Database) => Promise<R>,
-  ) => Promise<R>;
-  usageError: (message: string) => Error;
-  usage: (code: number) => number;
-}
-
 /** `wardgate-cloud keys <command>`: the exit code. */
-export async function keysCommand(args: string[], cli: KeysCliContext): Promise<number> {
+export async function keysCommand(args: string[], cli: CliContext): Promise<number> {
   const [action, ...rest] = args;
   let values: { 'data-dir'?: string; help?: boolean };
   try {
@@ -94,7 +78,7 @@ export async function keysCommand(args: string[], cli: KeysCliContext): Promise<
   }
 }
 
-function keyFileOf(options: ReturnType<KeysCliContext['databaseOptions']>, cli: KeysCliContext) {
+function keyFileOf(options: ReturnType<CliContext['databaseOptions']>, cli: CliContext) {
   if (options.keyFile) return options.keyFile;
   if (options.dataDir) return keyFileBeside(options.dataDir);
   throw cli.usageError('PostgreSQL (DATABASE_URL): give --key-file F or WARDGATE_KEY_FILE');
