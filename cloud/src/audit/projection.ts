@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, like } from 'drizzle-orm';
+import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { auditLog, fhirResources } from '../db/schema.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
@@ -112,7 +113,7 @@ export function startAuditProjection(
     timer = setTimeout(() => {
       run()
         .catch((error) =>
-          log(`audit: projection failed, retrying next time: ${(error as Error).message}`),
+          log(`audit: projection failed, retrying next time: ${errorForLog(error)}`),
         )
         .finally(schedule);
     }, runEveryMs);

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { errorForLog } from '../crypto/log-redaction.ts';
 import { ApiError, errorBody } from '../http/json-body.ts';
 import { PasswordPolicyError } from './passwords.ts';
 
@@ -25,6 +26,6 @@ export function authErrors(error: Error, c: Context) {
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
   if (error instanceof PasswordPolicyError)
     return c.json(errorBody('weak-password', error.message), 400);
-  console.error('auth: request failed', c.req.method, c.req.path, error);
+  console.error('auth: request failed', c.req.method, c.req.path, errorForLog(error));
   return c.json(errorBody('internal_error', 'Internal server error'), 500);
 }

@@ -1,3 +1,4 @@
+import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { type ChartRun, chartOnce } from './charting.ts';
 import type { ChartingOptions } from './options.ts';
@@ -39,9 +40,7 @@ export function startChartingJob(
     if (stopped) return;
     timer = setTimeout(() => {
       run()
-        .catch((error) =>
-          log(`charting: run failed, retrying next time: ${(error as Error).message}`),
-        )
+        .catch((error) => log(`charting: run failed, retrying next time: ${errorForLog(error)}`))
         .finally(schedule);
     }, options.runEverySeconds * 1000);
     timer.unref();

@@ -7,6 +7,7 @@ import type { FhirResource } from '../fhir/store/validate.ts';
 import { CONTENT_COLUMNS } from './coverage.ts';
 import { type ContentRow, openContents, sealResource } from './fhir-content.ts';
 import type { KeyRing } from './key-ring.ts';
+import { errorForLog } from './log-redaction.ts';
 import { blindIndexRows } from './phi-index.ts';
 import { SEALED_TEXT_COLUMNS, type SealedTextColumn } from './sealed-text.ts';
 
@@ -223,7 +224,7 @@ export function startKeyRotation(
         await runNow();
       }
     } catch (error) {
-      log(`phi: re-encryption failed, trying again later: ${(error as Error).message}`);
+      log(`phi: re-encryption failed, trying again later: ${errorForLog(error)}`);
     }
   };
   const schedule = (delay: number) => {

@@ -6,6 +6,7 @@ import {
   publishGatewayConfig,
 } from '../beds/assignments.ts';
 import { type CloudBroker, startBroker } from '../broker/broker.ts';
+import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { type GatewayInfo, GatewayRegistry, type NewGateway } from '../gateways/registry.ts';
 import type { TlsCredentials } from '../tls/server-tls.ts';
@@ -64,7 +65,7 @@ export async function startMqttSide(options: {
     const gatewayId = broker.gatewayOf(client);
     if (!gatewayId || configured.has(gatewayId)) return;
     publishConfig(gatewayId).catch((error: Error) =>
-      log?.(`config for ${gatewayId} not published: ${error.message}`),
+      log?.(`config for ${gatewayId} not published: ${errorForLog(error)}`),
     );
   });
   try {
