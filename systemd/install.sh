@@ -153,12 +153,17 @@ configure_cloud() {
   if [[ -e "$envfile" ]]; then
     say "$envfile exists; keeping it"
   elif ((DRY_RUN)); then
-    say "+ write $envfile (commented DATABASE_URL / CLOUD_HTTP_PORT / CLOUD_MQTT_PORT)"
+    say "+ write $envfile (commented DATABASE_URL / WARDGATE_KEY_FILE / CLOUD_TLS_* / ports)"
   else
     cat >"$envfile" <<'ENV'
 # Environment of wardgate-cloud.service. Without DATABASE_URL the cloud keeps a PGlite database
-# in /var/lib/wardgate-cloud/db.
+# in /var/lib/wardgate-cloud/db and its PHI key file beside it (db.phi-keys.json, made on first
+# start). PostgreSQL needs a key file: wardgate-cloud keys create --key-file /etc/wardgate/phi-keys.json
+# (owned by wardgate-cloud, mode 0600), kept apart from the database and its backups.
 #DATABASE_URL=postgres://wardgate:secret@127.0.0.1:5432/wardgate
+#WARDGATE_KEY_FILE=/etc/wardgate/phi-keys.json
+#CLOUD_TLS_CERT=/etc/wardgate/tls/server.crt
+#CLOUD_TLS_KEY=/etc/wardgate/tls/server.key
 #CLOUD_HTTP_PORT=4780
 #CLOUD_MQTT_PORT=4783
 ENV
