@@ -568,6 +568,7 @@ for (const target of testDatabaseTargets()) {
     assert.is(denial.actorId, 'u-patient');
     assert.is(denial.actorRole, 'patient');
     assert.is(denial.action, 'denied');
+    assert.equal(denial.patientIds, [OTHER], 'the attempt names whom it was after');
   });
 
   t.run();

@@ -18,7 +18,7 @@ export interface AccessOperation {
   patients: Set<string>;
   /** A search's query, PHI values redacted. */
   query?: string;
-  /** PHI-free words for the record (a break-the-glass reason). */
+  /** PHI-free words for the record (which emergency access, for a break-the-glass). */
   detail?: string;
 }
 
@@ -33,14 +33,13 @@ export class RequestAccess {
   readonly scope: PatientScope;
   decided = false;
   readonly operations: AccessOperation[] = [];
+  /** Why the request was refused, when it was (for the audit record). */
+  denial: string | undefined;
 
   constructor(principal: Principal, scope: PatientScope) {
     this.principal = principal;
     this.scope = scope;
   }
-
-  /** Why the request was refused, when it was (for the audit record). */
-  denial: string | undefined;
 
   /** Records the refusal and returns the error to throw. */
   deny(message: string): AccessDenied {
@@ -55,11 +54,6 @@ export class RequestAccess {
     const p = this.principal;
     if (p.kind !== 'user' || !roles.includes(p.role))
       throw this.deny(`only ${roles.join(' or ')} may do this`);
-  }
-
-  /** A route that needs no PHI rule (public data, the caller's own account) says so. */
-  public(): void {
-    this.decided = true;
   }
 
   /** Does the role or token grant `action` on `type` at all? */
@@ -105,12 +99,15 @@ export class RequestAccess {
     return scopeIncludes(this.scope, patientId);
   }
 
-  /** `action` on `type` for one patient (the non-FHIR APIs), else AccessDenied. */
+  /**
+   * `action` on `type` for one patient (the non-FHIR APIs), else AccessDenied. The patient is
+   * recorded either way: a refused attempt names whom it was after.
+   */
   requirePatient(patientId: string, type: string, action: Action, op?: AccessOperation): void {
     this.require(type, action);
+    op?.patients.add(patientId);
     if (!this.reachesPatient(patientId))
       throw this.deny(`${this.who()} has no care relationship with this patient`);
-    op?.patients.add(patientId);
   }
 
   /**
@@ -131,10 +128,12 @@ export class RequestAccess {
   readable(resource: FhirResource, op?: AccessOperation): FhirResource {
     this.require(resource.resourceType, 'read');
     const seen = this.visible(resource, op);
-    if (!seen)
+    if (!seen) {
+      for (const id of patientsOf(resource)) op?.patients.add(id);
       throw this.deny(
         `${this.who()} has no care relationship with the patient of ${resource.resourceType}/${resource.id}`,
       );
+    }
     return seen;
   }
 
@@ -167,11 +166,11 @@ export class RequestAccess {
     for (const resource of [before, after]) {
       if (!resource) continue;
       const patients = patientsOf(resource);
+      for (const id of patients) op?.patients.add(id);
       if (patients.length === 0 || !patients.every((id) => this.reachesPatient(id)))
         throw this.deny(
           `${this.who()} may only write records of patients in their care relationship`,
         );
-      for (const id of patients) op?.patients.add(id);
     }
   }
 
