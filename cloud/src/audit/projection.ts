@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, gt, like } from 'drizzle-orm';
-import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
 import { auditLog, fhirResources } from '../db/schema.ts';
 import { ResourceStore } from '../fhir/store/resource-store.ts';
 import type { FhirResource } from '../fhir/store/validate.ts';
+import { startRepeatingJob } from '../jobs/repeating-job.ts';
 
 export interface AuditProjectionOptions {
   /** How often new audit rows are copied (default 5 s). */
@@ -66,9 +66,6 @@ export function startAuditProjection(
   const log = options.log ?? (() => {});
   const store = new ResourceStore(db);
   let cursor: number | undefined;
-  let running: Promise<AuditProjectionRun> = Promise.resolve({ projected: 0, through: 0 });
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
 
   const projectAll = async (): Promise<AuditProjectionRun> => {
     cursor ??= await resumeAfter(db, batchSize);
@@ -92,41 +89,21 @@ export function startAuditProjection(
         projected += written.filter((w) => w !== undefined).length;
       }
       if (rows.length > 0) cursor = rows[rows.length - 1].seq;
-      if (rows.length < batchSize || stopped) break;
+      if (rows.length < batchSize || job.stopped) break;
     }
     return { projected, through: cursor };
   };
 
-  const run = () => {
-    running = running
-      .catch(() => undefined)
-      .then(projectAll)
-      .then((result) => {
-        if (result.projected > 0)
-          log(`audit: ${result.projected} AuditEvent(s) projected, through seq ${result.through}`);
-        return result;
-      });
-    return running;
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      run()
-        .catch((error) =>
-          log(`audit: projection failed, retrying next time: ${errorForLog(error)}`),
-        )
-        .finally(schedule);
-    }, runEveryMs);
-    timer.unref();
-  };
-  schedule();
-
-  return {
-    runNow: run,
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running.catch(() => undefined);
-    },
-  };
+  const job = startRepeatingJob({
+    everyMs: runEveryMs,
+    initial: { projected: 0, through: 0 },
+    run: projectAll,
+    report: (result) =>
+      result.projected > 0
+        ? `audit: ${result.projected} AuditEvent(s) projected, through seq ${result.through}`
+        : undefined,
+    failure: 'audit: projection failed',
+    log,
+  });
+  return { runNow: job.runNow, stop: job.stop };
 }

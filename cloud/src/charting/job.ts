@@ -1,5 +1,5 @@
-import { errorForLog } from '../crypto/log-redaction.ts';
 import type { Db } from '../db/database.ts';
+import { startRepeatingJob } from '../jobs/repeating-job.ts';
 import { type ChartRun, chartOnce } from './charting.ts';
 import type { ChartingOptions } from './options.ts';
 
@@ -19,40 +19,15 @@ export function startChartingJob(
   options: ChartingOptions,
   log: (message: string) => void = () => {},
 ): ChartingJob {
-  let running: Promise<ChartRun> = Promise.resolve({ slotsFound: 0, charted: 0, alerts: 0 });
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-
-  const run = () => {
-    running = running
-      .catch(() => undefined)
-      .then(() => chartOnce(db, options))
-      .then((result) => {
-        if (result.charted > 0 || result.alerts > 0)
-          log(
-            `charting: ${result.charted} observation(s) charted, ${result.alerts} alert(s) raised`,
-          );
-        return result;
-      });
-    return running;
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      run()
-        .catch((error) => log(`charting: run failed, retrying next time: ${errorForLog(error)}`))
-        .finally(schedule);
-    }, options.runEverySeconds * 1000);
-    timer.unref();
-  };
-  schedule();
-
-  return {
-    runNow: run,
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running.catch(() => undefined);
-    },
-  };
+  return startRepeatingJob({
+    everyMs: options.runEverySeconds * 1000,
+    initial: { slotsFound: 0, charted: 0, alerts: 0 },
+    run: () => chartOnce(db, options),
+    report: (result) =>
+      result.charted > 0 || result.alerts > 0
+        ? `charting: ${result.charted} observation(s) charted, ${result.alerts} alert(s) raised`
+        : undefined,
+    failure: 'charting: run failed',
+    log,
+  });
 }
