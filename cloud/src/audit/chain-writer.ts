@@ -16,15 +16,9 @@ const CHAIN_LOCK = sql.raw('8604231434316723301');
 const MAX_BATCH_ROWS = 500;
 
 /** An entry turned into its row, all but the chain fields (seq, prev_hash, hash, the event id). */
-interface PreparedRow {
-  recordedAt: number;
-  actorId: string | null;
-  actorRole: string | null;
-  action: string;
-  outcome: string;
-  patientIds: string[];
+type PreparedRow = Omit<ChainedRow, 'seq' | 'prevHash' | 'event'> & {
   event: Record<string, unknown>;
-}
+};
 
 interface Pending {
   rows: PreparedRow[];
