@@ -1,36 +1,15 @@
-// Enrollment as an engineer does it: the admin creates a one-time token in the cloud, the
-// gateway's CLI enrolls with it (making its own key pair), the gateway then syncs with the
-// credentials it received; the token cannot be used twice, and a revoked gateway is refused.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { apiToken, fetchWith } from '@wardgate/cloud/test/support/api-token.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
-import { loadConfig } from '@wardgate/edge/src/config/load.ts';
-import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
+import type { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
 import { waitFor } from '@wardgate/shared/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-
-const edgeCli = fileURLToPath(new URL('../../edge/bin/wardgate-edge.mjs', import.meta.url));
-/** The CLI runs asynchronously: the cloud it talks to lives in this process's event loop. */
-const edge = (cwd: string, ...args: string[]) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [edgeCli, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+import { edge, syncFirstRecord } from '../support/enrolled-gateway.ts';
 
 for (const target of testDatabaseTargets()) {
   test(`${target.name}: one-time token → wardgate-edge enroll → the gateway syncs; reuse and revocation refused`, async () => {
@@ -77,29 +56,8 @@ for (const target of testDatabaseTargets()) {
       assert.is(again.status, 403);
 
       // The enrolled gateway (devices left out: none are reachable here) links up and is acked.
-      const loaded = loadConfig(join(dir, 'edge.yaml'));
-      loaded.config.devices = [];
-      loaded.config.http.port = 0;
-      gateway = await Gateway.start(loaded, () => {});
-      await waitFor(() => gateway?.sync.connected, { what: 'the enrolled gateway connected' });
-      gateway.store.appendAlarmEvents([
-        {
-          alarmId: 'a1',
-          deviceId: 'ward-new',
-          bedId: 'gateway',
-          source: 'gateway',
-          condition: 'WG_TEST',
-          priority: 'low',
-          kind: 'technical',
-          transition: 'raised',
-          time: Date.now(),
-        },
-      ]);
-      await waitFor(() => gateway?.store.cursor('alarms').ackedUpTo === 1, {
-        what: 'the ack of its first record',
-      });
+      gateway = await syncFirstRecord(join(dir, 'edge.yaml'), 'ward-new');
 
-      // Revoked: refused at once, the connection is closed and not let back in.
       const revoked = await admin(`${cloud.httpUrl}/api/gateways/ward-new/revoke`, {
         method: 'POST',
       });

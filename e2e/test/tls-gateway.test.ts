@@ -1,38 +1,16 @@
-// A test install with its own CA: `ca init` makes the CA and the cloud's certificate, the cloud
-// serves https:// and mqtts://, the gateway enrolls over https trusting the CA (--ca-file) and its
-// sync client then links up over mqtts:// and gets its records acked.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createEnrollment } from '@wardgate/cloud/src/gateways/enrollment.ts';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { initCaDir } from '@wardgate/cloud/src/tls/ca-dir.ts';
 import { parseHosts } from '@wardgate/cloud/src/tls/hosts.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
-import { loadConfig } from '@wardgate/edge/src/config/load.ts';
-import { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
-import { waitFor } from '@wardgate/shared/testing';
+import type { Gateway } from '@wardgate/edge/src/runtime/gateway.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-
-const edgeCli = fileURLToPath(new URL('../../edge/bin/wardgate-edge.mjs', import.meta.url));
-/** The CLI runs asynchronously: the cloud it talks to lives in this process's event loop. */
-const edge = (cwd: string, ...args: string[]) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [edgeCli, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+import { edge, syncFirstRecord } from '../support/enrolled-gateway.ts';
 
 test('ca init → cloud on https/mqtts → enroll --ca-file → the gateway syncs over TLS', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wardgate-tls-e2e-'));
@@ -68,27 +46,7 @@ test('ca init → cloud on https/mqtts → enroll --ca-file → the gateway sync
     assert.match(config.cloud.mqttUrl, /^mqtts:/);
     assert.is(config.cloud.caFile, './pki/ca.crt');
 
-    const loaded = loadConfig(join(dir, 'edge.yaml'));
-    loaded.config.devices = [];
-    loaded.config.http.port = 0;
-    gateway = await Gateway.start(loaded, () => {});
-    await waitFor(() => gateway?.sync.connected, { what: 'the gateway linked up over mqtts' });
-    gateway.store.appendAlarmEvents([
-      {
-        alarmId: 'a1',
-        deviceId: 'ward-tls',
-        bedId: 'gateway',
-        source: 'gateway',
-        condition: 'WG_TEST',
-        priority: 'low',
-        kind: 'technical',
-        transition: 'raised',
-        time: Date.now(),
-      },
-    ]);
-    await waitFor(() => gateway?.store.cursor('alarms').ackedUpTo === 1, {
-      what: 'the ack of its first record over TLS',
-    });
+    gateway = await syncFirstRecord(join(dir, 'edge.yaml'), 'ward-tls');
   } finally {
     await gateway?.stop();
     await cloud.stop();
