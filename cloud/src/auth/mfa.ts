@@ -47,15 +47,25 @@ async function acceptTotp(request: AuthRequest, user: UserRow, code: string): Pr
 }
 
 /** A wrong code: audited, counted towards lockout, 401. */
-async function wrongCode(request: AuthRequest, signedIn: SignedIn, what: string): Promise<never> {
-  const { user, session } = signedIn;
-  await audit(request, {
+/** The audit record of an MFA step of this session. */
+function auditMfa(
+  request: AuthRequest,
+  { user, session }: SignedIn,
+  outcome: 'success' | 'failure',
+  detail: string,
+): Promise<void> {
+  return audit(request, {
     action: 'mfa',
-    outcome: 'failure',
+    outcome,
     actor: userPrincipal(user, session.tokenHash),
     entity: `users/${user.id}`,
-    detail: what,
+    detail,
   });
+}
+
+async function wrongCode(request: AuthRequest, signedIn: SignedIn, what: string): Promise<never> {
+  const { user } = signedIn;
+  await auditMfa(request, signedIn, 'failure', what);
   await failedAttempt(request, user.username, user);
   throw new AuthError(401, 'invalid-code', 'the code is wrong, expired or already used');
 }
@@ -102,13 +112,12 @@ export async function passMfa(
     return wrongCode(request, signedIn, 'wrong or reused TOTP code');
   }
   await completeSignIn(request, signedIn);
-  await audit(request, {
-    action: 'mfa',
-    outcome: 'success',
-    actor: userPrincipal(user, session.tokenHash),
-    entity: `users/${user.id}`,
-    detail: left === undefined ? 'TOTP code' : `recovery code (${left} left)`,
-  });
+  await auditMfa(
+    request,
+    signedIn,
+    'success',
+    left === undefined ? 'TOTP code' : `recovery code (${left} left)`,
+  );
   return left === undefined ? {} : { recoveryCodesLeft: left };
 }
 
@@ -121,7 +130,7 @@ export async function startEnrolment(
   request: AuthRequest,
   signedIn: SignedIn,
 ): Promise<{ secret: string; otpauthUri: string }> {
-  const { user, session } = signedIn;
+  const { user } = signedIn;
   if (user.mfaEnabledAt !== null)
     throw new AuthError(
       409,
@@ -134,13 +143,7 @@ export async function startEnrolment(
     .update(users)
     .set({ mfaSecret: sealed, mfaLastStep: null })
     .where(and(eq(users.id, user.id), isNull(users.mfaEnabledAt)));
-  await audit(request, {
-    action: 'mfa',
-    outcome: 'success',
-    actor: userPrincipal(user, session.tokenHash),
-    entity: `users/${user.id}`,
-    detail: 'enrolment started',
-  });
+  await auditMfa(request, signedIn, 'success', 'enrolment started');
   return { secret, otpauthUri: otpauthUri(user.username, secret) };
 }
 
@@ -153,7 +156,7 @@ export async function activateMfa(
   signedIn: SignedIn,
   code: string,
 ): Promise<{ recoveryCodes: string[] }> {
-  const { user, session } = signedIn;
+  const { user } = signedIn;
   if (user.mfaEnabledAt !== null)
     throw new AuthError(409, 'mfa-already-enrolled', 'MFA is already active');
   refuseWhileLocked(request, user);
@@ -170,13 +173,7 @@ export async function activateMfa(
   const recoveryCodes = generateRecoveryCodes();
   await replaceRecoveryCodes(request.db, user.id, recoveryCodes);
   await completeSignIn(request, signedIn);
-  await audit(request, {
-    action: 'mfa',
-    outcome: 'success',
-    actor: userPrincipal(user, session.tokenHash),
-    entity: `users/${user.id}`,
-    detail: 'enrolled: MFA active, recovery codes issued',
-  });
+  await auditMfa(request, signedIn, 'success', 'enrolled: MFA active, recovery codes issued');
   return { recoveryCodes };
 }
 
@@ -186,7 +183,7 @@ export async function regenerateRecoveryCodes(
   signedIn: SignedIn,
   code: string,
 ): Promise<{ recoveryCodes: string[] }> {
-  const { user, session } = signedIn;
+  const { user } = signedIn;
   if (user.mfaEnabledAt === null)
     throw new AuthError(409, 'mfa-not-enrolled', 'MFA is not enrolled');
   refuseWhileLocked(request, user);
@@ -194,12 +191,6 @@ export async function regenerateRecoveryCodes(
     return wrongCode(request, signedIn, 'wrong TOTP code for new recovery codes');
   const recoveryCodes = generateRecoveryCodes();
   await replaceRecoveryCodes(request.db, user.id, recoveryCodes);
-  await audit(request, {
-    action: 'mfa',
-    outcome: 'success',
-    actor: userPrincipal(user, session.tokenHash),
-    entity: `users/${user.id}`,
-    detail: 'recovery codes regenerated',
-  });
+  await auditMfa(request, signedIn, 'success', 'recovery codes regenerated');
   return { recoveryCodes };
 }
