@@ -5,11 +5,9 @@ import type { AccessOperation, RequestAccess } from './request-access.ts';
 export { AccessDenied } from './access-denied.ts';
 export { classificationOf } from './classification.ts';
 export { type AccessEnv, accessControl } from './middleware.ts';
-export { patientsOf } from './patient-links.ts';
-export { patientScopeOf } from './patient-scope.ts';
 export { redactQuery } from './redact-query.ts';
 export { type AccessOperation, RequestAccess } from './request-access.ts';
-export { ROLE_POLICIES, roleAllows } from './roles.ts';
+export { ROLE_POLICIES } from './roles.ts';
 export { isValidScope, scopesAllow } from './scopes.ts';
 
 /** The request's access, set by the accessControl middleware; a route without it is a bug. */

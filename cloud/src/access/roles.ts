@@ -3,8 +3,6 @@ import type { Role } from '../auth/principal.ts';
 /** What can be done to a resource type. `read` covers read, vread, history; `search` searching. */
 export type Action = 'read' | 'search' | 'create' | 'update' | 'delete';
 
-export const WRITE_ACTIONS: readonly Action[] = ['create', 'update', 'delete'];
-
 /** r: read and search; rw: also create, update, delete. */
 type Grant = 'r' | 'rw';
 
