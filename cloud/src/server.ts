@@ -57,6 +57,7 @@ import {
 import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
 import { patientsApp } from './patients/routes.ts';
+import { type TelehealthOptions, telehealthApp } from './telehealth/index.ts';
 import { loadTlsCredentials, type TlsFiles, tlsServerOptions } from './tls/server-tls.ts';
 
 export interface CloudOptions {
@@ -103,6 +104,8 @@ export interface CloudAppOptions {
   log?: (message: string) => void;
   /** Wait for the disk flush for read records too (PostgreSQL; see cloudApp). */
   durableReadAudit?: boolean;
+  /** Reminders, video, pharmacy and document settings (telehealth/options.ts). */
+  telehealth?: TelehealthOptions;
 }
 
 /**
@@ -242,6 +245,7 @@ export function cloudApp(
   );
   // /api/auth (login and token need no bearer token) and /api/admin (authenticated inside).
   app.route('/api', authApp(db, authOptions));
+  app.route('/api/telehealth', telehealthApp(db, { now, log: options.log, ...options.telehealth }));
   app.route('/fhir/R4', fhirApp(db, { audit, readAudit, log: options.log, now }));
   return app;
 }

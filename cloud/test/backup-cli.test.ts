@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { codeSchemaLevel } from '../src/backup/catalog.ts';
 import { applicationTables } from '../src/backup/index.ts';
 import { keyFileBeside } from '../src/crypto/key-file.ts';
 import { openDatabase } from '../src/db/database.ts';
@@ -92,7 +93,7 @@ test('backup run --verify, list, verify; a wrong or exposed key is refused', asy
   const listed = await run('backup', 'list', '--dir', backupDir);
   assert.is(listed.code, 0, listed.err);
   assert.match(listed.out, `${name}\t`);
-  assert.match(listed.out, 'schema 0013_security');
+  assert.match(listed.out, `schema ${codeSchemaLevel().lastTag}`);
 
   const verified = await run(
     'backup',

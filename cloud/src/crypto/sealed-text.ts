@@ -86,6 +86,19 @@ export const BREAK_GLASS_REVIEW_NOTE = new SealedTextColumn('break_glass_access'
   type: 'text',
 });
 
+/** Why the patient booked a visit. */
+export const APPOINTMENT_CHIEF_COMPLAINT = new SealedTextColumn(
+  'telehealth_appointments',
+  'chief_complaint',
+  { name: 'id', type: 'text' },
+);
+
+/** A message of a video visit's chat. */
+export const VIDEO_CHAT_BODY = new SealedTextColumn('telehealth_chat_messages', 'body', {
+  name: 'id',
+  type: 'bigint',
+});
+
 /** Every sealed text column: key rotation re-seals them, encryptionCoverage counts them. */
 export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   BED_DISPLAY_NAME,
@@ -93,4 +106,6 @@ export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   USER_MFA_SECRET,
   BREAK_GLASS_REASON,
   BREAK_GLASS_REVIEW_NOTE,
+  APPOINTMENT_CHIEF_COMPLAINT,
+  VIDEO_CHAT_BODY,
 ];

@@ -13,8 +13,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-/** Times are epoch milliseconds (bigint) everywhere, like the wire records; FHIR renders ISO. */
-const epochMs = (name: string) => bigint(name, { mode: 'number' });
+import { epochMs } from './epoch-ms.ts';
 
 /** A gateway the cloud knows: its Ed25519 public key (envelope signatures) and MQTT password. */
 export const gateways = pgTable('gateways', {
@@ -526,3 +525,9 @@ export const backupRuns = pgTable('backup_runs', {
   verifiedAt: epochMs('verified_at'),
   error: text('error'),
 });
+
+// Telehealth: each feature keeps its tables beside its code.
+export * from '../telehealth/appointments/schema.ts';
+export * from '../telehealth/documents/schema.ts';
+export * from '../telehealth/prescriptions/schema.ts';
+export * from '../telehealth/video/schema.ts';

@@ -1,0 +1,4 @@
+export interface DocumentOptions {
+  /** Largest document in bytes. */
+  maxBytes?: number;
+}

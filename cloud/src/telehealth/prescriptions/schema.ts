@@ -1,0 +1,28 @@
+import { index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { epochMs } from '../../db/epoch-ms.ts';
+
+/**
+ * A prescription's signing and its e-prescribing transmission, beside its FHIR MedicationRequest
+ * (same id). transmission: pending | sent | failed.
+ */
+export const prescriptions = pgTable(
+  'telehealth_prescriptions',
+  {
+    id: text('id').primaryKey(),
+    appointmentId: text('appointment_id'),
+    patientId: text('patient_id').notNull(),
+    prescriberUserId: text('prescriber_user_id').notNull(),
+    rxnormCode: text('rxnorm_code').notNull(),
+    signedAt: epochMs('signed_at').notNull(),
+    /** The alerts shown at signing, with the override reason of each (reasons sealed). */
+    alerts: jsonb('alerts').notNull(),
+    pharmacyId: text('pharmacy_id').notNull(),
+    transmission: text('transmission').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: epochMs('next_attempt_at'),
+    lastError: text('last_error'),
+    messageId: text('message_id').notNull(),
+    sentAt: epochMs('sent_at'),
+  },
+  (t) => [index('telehealth_prescriptions_pending').on(t.transmission, t.nextAttemptAt)],
+);
