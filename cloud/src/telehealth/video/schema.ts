@@ -1,7 +1,11 @@
 import { bigserial, index, pgTable, text } from 'drizzle-orm/pg-core';
 import { epochMs } from '../../db/epoch-ms.ts';
 
-/** What happened in an appointment's video room (joins, admissions, consent, recording, ends). */
+/**
+ * What happened in an appointment's video room (joins, admissions, consent, recording, ends).
+ * The visit's session runs from the first `admitted` (the host lets the patient in: the call
+ * begins) to the first `ended` after it (the host ends the visit), or else the last `left`.
+ */
 export const videoRoomEvents = pgTable(
   'telehealth_video_events',
   {
