@@ -47,18 +47,17 @@ CREATE TABLE "telehealth_providers" (
 --> statement-breakpoint
 CREATE TABLE "telehealth_documents" (
 	"id" text PRIMARY KEY NOT NULL,
-	"binary_id" text NOT NULL,
 	"appointment_id" text NOT NULL,
 	"patient_id" text NOT NULL,
 	"uploaded_by" text NOT NULL,
+	"uploader_role" text NOT NULL,
 	"content_type" text NOT NULL,
 	"size_bytes" bigint NOT NULL,
 	"sha256" text NOT NULL,
 	"wrapped_key" text NOT NULL,
 	"chunk_bytes" integer NOT NULL,
 	"ciphertext" "bytea" NOT NULL,
-	"uploaded_at" bigint NOT NULL,
-	CONSTRAINT "telehealth_documents_binary_id_unique" UNIQUE("binary_id")
+	"uploaded_at" bigint NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "telehealth_prescriptions" (
@@ -76,6 +75,13 @@ CREATE TABLE "telehealth_prescriptions" (
 	"last_error" text,
 	"message_id" text NOT NULL,
 	"sent_at" bigint
+);
+--> statement-breakpoint
+CREATE TABLE "telehealth_visit_notes" (
+	"appointment_id" text PRIMARY KEY NOT NULL,
+	"notes" text NOT NULL,
+	"written_by" text NOT NULL,
+	"updated_at" bigint NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "telehealth_chat_messages" (

@@ -99,6 +99,18 @@ export const VIDEO_CHAT_BODY = new SealedTextColumn('telehealth_chat_messages', 
   type: 'bigint',
 });
 
+/** A visit document's secretstream key (base64), bound to the document's id. */
+export const DOCUMENT_CONTENT_KEY = new SealedTextColumn('telehealth_documents', 'wrapped_key', {
+  name: 'id',
+  type: 'text',
+});
+
+/** The host's next steps and follow-up after a visit (JSON). */
+export const VISIT_NOTES = new SealedTextColumn('telehealth_visit_notes', 'notes', {
+  name: 'appointment_id',
+  type: 'text',
+});
+
 /** Every sealed text column: key rotation re-seals them, encryptionCoverage counts them. */
 export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   BED_DISPLAY_NAME,
@@ -108,4 +120,6 @@ export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   BREAK_GLASS_REVIEW_NOTE,
   APPOINTMENT_CHIEF_COMPLAINT,
   VIDEO_CHAT_BODY,
+  DOCUMENT_CONTENT_KEY,
+  VISIT_NOTES,
 ];

@@ -530,4 +530,5 @@ export const backupRuns = pgTable('backup_runs', {
 export * from '../telehealth/appointments/schema.ts';
 export * from '../telehealth/documents/schema.ts';
 export * from '../telehealth/prescriptions/schema.ts';
+export * from '../telehealth/summary/schema.ts';
 export * from '../telehealth/video/schema.ts';
