@@ -1,0 +1,93 @@
+// Document upload through a running cloud: the upload route has its own size limit, above the
+// 1 MiB /api body limit every other route keeps, and a patient signs in and shares over HTTP.
+import { randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type Cloud, startCloud } from '../src/server.ts';
+import { fetchWith } from './support/api-token.ts';
+import {
+  insertAppointment,
+  seedTelehealth,
+  TELEHEALTH_PASSWORD,
+  type TelehealthPeople,
+} from './support/telehealth.ts';
+import { testDatabaseTargets } from './support/test-database.ts';
+
+const MIB = 1_048_576;
+
+for (const target of testDatabaseTargets()) {
+  const t = suite(`telehealth documents over HTTP (${target.name})`);
+  let cloud: Cloud;
+  let people: TelehealthPeople;
+  let appointmentId: string;
+  let asPatient: typeof fetch;
+
+  t.before(async () => {
+    cloud = await startCloud({
+      database: await target.open(),
+      httpPort: 0,
+      mqttPort: 0,
+      app: { telehealth: { documents: { maxBytes: 3 * MIB } } },
+    });
+    const now = Date.now();
+    people = await seedTelehealth(cloud.database.db, now);
+    appointmentId = await insertAppointment(cloud.database.db, people, { startAt: now });
+    const login = await fetch(`${cloud.httpUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: people.patient.username, password: TELEHEALTH_PASSWORD }),
+    });
+    const session = (await login.json()) as { token: string; mfaRequired: boolean };
+    assert.is(login.status, 200);
+    assert.is(session.mfaRequired, false);
+    asPatient = fetchWith(session.token);
+  });
+
+  t.after(async () => {
+    await cloud.stop();
+  });
+
+  const uploadUrl = () =>
+    `${cloud.httpUrl}/api/telehealth/appointments/${appointmentId}/documents?name=scan.pdf`;
+
+  t('a 2 MiB document passes the /api body limit and comes back whole', async () => {
+    const bytes = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(2 * MIB)]);
+    const res = await asPatient(uploadUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/pdf' },
+      body: bytes,
+    });
+    const created = (await res.json()) as { id: string; url: string; sizeBytes: number };
+    assert.is(res.status, 201, JSON.stringify(created));
+    assert.is(created.sizeBytes, bytes.length);
+    const download = await asPatient(`${cloud.httpUrl}${created.url}`);
+    assert.is(download.status, 200);
+    assert.is(download.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(Buffer.from(await download.arrayBuffer()).equals(bytes));
+  });
+
+  t('over the document limit is 413 document_too_large', async () => {
+    const res = await asPatient(uploadUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/pdf' },
+      body: Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(3 * MIB)]),
+    });
+    assert.is(res.status, 413);
+    assert.is(((await res.json()) as { error: { code: string } }).error.code, 'document_too_large');
+  });
+
+  t('every other /api route keeps the 1 MiB body limit', async () => {
+    const res = await asPatient(
+      `${cloud.httpUrl}/api/telehealth/appointments/${appointmentId}/summary/notes`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nextSteps: 'x'.repeat(2 * MIB) }),
+      },
+    );
+    assert.is(res.status, 413);
+    assert.is(((await res.json()) as { error: { code: string } }).error.code, 'body_too_large');
+  });
+
+  t.run();
+}
