@@ -67,7 +67,7 @@ CREATE TABLE "telehealth_prescriptions" (
 	"prescriber_user_id" text NOT NULL,
 	"rxnorm_code" text NOT NULL,
 	"signed_at" bigint NOT NULL,
-	"alerts" jsonb NOT NULL,
+	"alerts" text NOT NULL,
 	"pharmacy_id" text NOT NULL,
 	"transmission" text NOT NULL,
 	"attempts" integer DEFAULT 0 NOT NULL,
@@ -108,5 +108,6 @@ CREATE INDEX "telehealth_appointments_provider_start" ON "telehealth_appointment
 CREATE INDEX "telehealth_appointments_patient_start" ON "telehealth_appointments" USING btree ("patient_id","start_at");--> statement-breakpoint
 CREATE INDEX "telehealth_documents_appointment" ON "telehealth_documents" USING btree ("appointment_id");--> statement-breakpoint
 CREATE INDEX "telehealth_prescriptions_pending" ON "telehealth_prescriptions" USING btree ("transmission","next_attempt_at");--> statement-breakpoint
+CREATE INDEX "telehealth_prescriptions_appointment" ON "telehealth_prescriptions" USING btree ("appointment_id","signed_at");--> statement-breakpoint
 CREATE INDEX "telehealth_chat_messages_appointment" ON "telehealth_chat_messages" USING btree ("appointment_id","id");--> statement-breakpoint
 CREATE INDEX "telehealth_video_events_appointment" ON "telehealth_video_events" USING btree ("appointment_id","at");

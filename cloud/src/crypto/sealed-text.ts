@@ -111,6 +111,12 @@ export const VISIT_NOTES = new SealedTextColumn('telehealth_visit_notes', 'notes
   type: 'text',
 });
 
+/** A prescription's interaction, allergy and duplicate alerts with the override reasons (JSON). */
+export const PRESCRIPTION_ALERTS = new SealedTextColumn('telehealth_prescriptions', 'alerts', {
+  name: 'id',
+  type: 'text',
+});
+
 /** Every sealed text column: key rotation re-seals them, encryptionCoverage counts them. */
 export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   BED_DISPLAY_NAME,
@@ -122,4 +128,5 @@ export const SEALED_TEXT_COLUMNS: readonly SealedTextColumn[] = [
   VIDEO_CHAT_BODY,
   DOCUMENT_CONTENT_KEY,
   VISIT_NOTES,
+  PRESCRIPTION_ALERTS,
 ];
