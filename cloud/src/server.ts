@@ -58,6 +58,8 @@ import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
 import { patientsApp } from './patients/routes.ts';
 import { type TelehealthOptions, telehealthApp } from './telehealth/index.ts';
+import { attachVideoSignaling } from './telehealth/video/signaling.ts';
+import { visitPageApp } from './telehealth/video/visit-page.ts';
 import { loadTlsCredentials, type TlsFiles, tlsServerOptions } from './tls/server-tls.ts';
 
 export interface CloudOptions {
@@ -170,6 +172,8 @@ export function cloudApp(
     log: options.log,
     render: (c, status, code, message) => c.json(errorBody(code, message), status),
   });
+  // Ahead of securityHeaders: the visit page sends its own headers (a policy that lets it run).
+  app.route('/telehealth', visitPageApp());
   app.use('*', securityHeaders());
   app.use('/api/*', apiBodyLimit(options.apiBodyBytes));
   const rateLimits = rateLimitSettings(options.rateLimits);
@@ -281,6 +285,12 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         })
       : createAdaptorServer({ fetch, serverOptions: timeoutServerOptions(timeouts) });
     applyServerTimeouts(http as HttpServer, timeouts);
+    const signaling = attachVideoSignaling(http as HttpServer, database.db, {
+      now: options.app?.auth?.now,
+      log,
+      ...options.app?.telehealth,
+      audit: createAuditLog(database.db),
+    });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(options.httpPort, host, () => {
@@ -302,6 +312,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
+        await signaling.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
           if ('closeAllConnections' in http) http.closeAllConnections();
