@@ -62,7 +62,7 @@ for (const target of testDatabaseTargets()) {
 
   const upload = (
     who: Principal,
-    body: BodyInit | ReadableStream<Uint8Array>,
+    body: Buffer | string | ReadableStream<Uint8Array>,
     headers: Record<string, string>,
     id = appointmentId,
   ) => {
@@ -368,7 +368,7 @@ for (const target of testDatabaseTargets()) {
   });
 
   t('bad uploads are 400 with a code', async () => {
-    const cases: [Record<string, string>, BodyInit, string][] = [
+    const cases: [Record<string, string>, Buffer | string, string][] = [
       [{ 'content-type': 'application/pdf' }, pdf(100), 'file_name_required'],
       [
         { 'content-type': 'application/pdf', 'x-file-name': '../../etc/passwd' },
@@ -435,7 +435,7 @@ for (const target of testDatabaseTargets()) {
     const count = await documentCount();
     for (const stranger of [people.otherDoctor, people.otherPatient]) {
       const who = stranger.principal;
-      const attempts: [string, () => Promise<Response>][] = [
+      const attempts: [string, () => Response | Promise<Response>][] = [
         [
           'upload',
           () =>
