@@ -6,8 +6,9 @@ import type { Hono } from 'hono';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Principal } from '../src/auth/principal.ts';
-import { keyRingOf } from '../src/crypto/db-key-ring.ts';
-import { isSealed } from '../src/crypto/key-ring.ts';
+import { bindKeyRing, keyRingOf } from '../src/crypto/db-key-ring.ts';
+import { isSealed, KeyRing, MemoryKeySource } from '../src/crypto/key-ring.ts';
+import { reencryptPass } from '../src/crypto/key-rotation.ts';
 import { DOCUMENT_CONTENT_KEY } from '../src/crypto/sealed-text.ts';
 import type { Database } from '../src/db/database.ts';
 import { auditLog } from '../src/db/schema.ts';
@@ -59,6 +60,7 @@ for (const target of testDatabaseTargets()) {
   let appointmentId: string;
   let as: Principal;
   let now = START + 5 * MINUTE;
+  const keys = new MemoryKeySource();
 
   const upload = (
     who: Principal,
@@ -92,6 +94,7 @@ for (const target of testDatabaseTargets()) {
 
   t.before(async () => {
     database = await target.open();
+    bindKeyRing(database.db, await KeyRing.load(keys));
     people = await seedTelehealth(database.db, START - 86_400_000);
     appointmentId = await insertAppointment(database.db, people, { startAt: START });
     as = people.patient.principal;
@@ -306,6 +309,7 @@ for (const target of testDatabaseTargets()) {
 
   t('a declared size over the limit is 413 before the body is read', async () => {
     const count = await documentCount();
+    const before = await lastSeq();
     const { stream, counter } = countingStream(Buffer.from('%PDF-1.7\n'), MAX_BYTES + 1);
     const res = await upload(people.patient.principal, stream, {
       'content-type': 'application/pdf',
@@ -317,6 +321,10 @@ for (const target of testDatabaseTargets()) {
     assert.is(res.headers.get('connection'), 'close');
     assert.is(counter.pulled <= 9, true, `pulled ${counter.pulled} bytes`);
     assert.is(await documentCount(), count);
+    const [attempt] = await auditAfter(before);
+    assert.is(attempt.action, 'create');
+    assert.is(attempt.outcome, 'failure', 'the refused upload is audited');
+    assert.equal(attempt.patientIds, [people.patient.patientId]);
   });
 
   t('a streamed body over the limit is cut off with 413 and nothing stored', async () => {
@@ -461,6 +469,22 @@ for (const target of testDatabaseTargets()) {
     const unknown = await get(people.otherDoctor.principal, '/documents/no-such-document/content');
     assert.is(unknown.status, 403, 'an unknown id looks the same as a refused one');
     assert.is(await documentCount(), count);
+  });
+
+  t('a key rotation re-seals the document keys; every document still downloads', async () => {
+    const ring = keyRingOf(database.db);
+    const version = keys.rotate();
+    assert.ok(await ring.reload());
+    await reencryptPass(database.db, ring);
+    const rows = await database.db.select().from(visitDocuments);
+    assert.ok(rows.length > 3);
+    for (const row of rows) {
+      assert.ok(row.wrappedKey.startsWith(`wg1.${version}.`), 'sealed with the new version');
+      const res = await get(people.patient.principal, `/documents/${row.id}/content`);
+      assert.is(res.status, 200);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      assert.is(createHash('sha256').update(bytes).digest('hex'), row.sha256);
+    }
   });
 
   t.run();
