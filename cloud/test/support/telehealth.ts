@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assignPatient } from '../../src/auth/care-assignments.ts';
-import type { UserPrincipal } from '../../src/auth/principal.ts';
+import type { Principal, UserPrincipal } from '../../src/auth/principal.ts';
 import { createUser } from '../../src/auth/users.ts';
 import type { Db } from '../../src/db/database.ts';
 import { ResourceStore } from '../../src/fhir/store/resource-store.ts';
@@ -13,6 +13,9 @@ import type {
   AppointmentStatus,
   AppointmentType,
 } from '../../src/telehealth/appointments/visit.ts';
+import { type TelehealthOptions, telehealthApp } from '../../src/telehealth/index.ts';
+
+import { apiUnderTest } from './access.ts';
 
 export const TELEHEALTH_PASSWORD = 'Harbour-Tulip-8812';
 
@@ -140,4 +143,35 @@ export async function insertAppointment(
   );
   await assignPatient(db, people.doctor.principal.id, people.patient.patientId, now);
   return id;
+}
+
+/**
+ * The telehealth API in process, behind real access control and audit, as whoever `who()`
+ * returns at the time of each call: `call(method, path, body?)` answers status and JSON.
+ */
+export function telehealthApiAs(
+  db: Db,
+  who: () => Principal,
+  now: () => number,
+  options: TelehealthOptions = {},
+) {
+  const { app } = apiUnderTest(db, who, now);
+  app.route('/api/telehealth', telehealthApp(db, { now, ...options }));
+  return {
+    app,
+    async call(
+      method: string,
+      path: string,
+      body?: unknown,
+      // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked field by field.
+    ): Promise<{ status: number; body: any }> {
+      const res = await app.request(`/api/telehealth${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+  };
 }

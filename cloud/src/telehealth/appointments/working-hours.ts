@@ -20,7 +20,7 @@ const minutesOf = (hhmm: string) => {
 };
 
 export const workingHoursSchema = z
-  .record(
+  .partialRecord(
     z.enum(WEEKDAYS),
     z
       .array(
@@ -52,8 +52,9 @@ export interface GridSlot {
 /**
  * The slots of the working hours on local dates from..to (inclusive) in `timeZone`: each window
  * cut into `slotMinutes` pieces from its start, each converted to an instant on its own, so a
- * DST change moves the UTC times and never the wall-clock ones. A slot whose wall-clock time
- * does not exist that day (skipped by the change) is left out.
+ * DST change moves the UTC times and never the wall-clock ones. A slot lasts slotMinutes of
+ * real time; one whose wall-clock start does not exist that day (skipped by the change) is left
+ * out, and in a repeated hour only the first occurrence is offered.
  */
 export function gridSlots(
   hours: WorkingHours,
@@ -68,9 +69,7 @@ export function gridSlots(
       const closing = minutesOf(close);
       for (let m = minutesOf(open); m + slotMinutes <= closing; m += slotMinutes) {
         const start = instantOf(wallClock(date, m), timeZone);
-        const end = instantOf(wallClock(date, m + slotMinutes), timeZone);
-        if (start === undefined || end === undefined || end <= start) continue;
-        slots.push({ start, end });
+        if (start !== undefined) slots.push({ start, end: start + slotMinutes * 60_000 });
       }
     }
   }
@@ -78,8 +77,5 @@ export function gridSlots(
 }
 
 function wallClock(date: LocalDate, minutes: number) {
-  // 24:00 is the next day's 00:00.
-  const day = minutes >= 24 * 60 ? addDays(date, 1) : date;
-  const m = minutes % (24 * 60);
-  return { ...day, hour: Math.floor(m / 60), minute: m % 60 };
+  return { ...date, hour: Math.floor(minutes / 60), minute: minutes % 60 };
 }
