@@ -23,6 +23,12 @@ import { type Database, openDatabase } from './db/database.ts';
 import { createEnrollment } from './gateways/enrollment.ts';
 import { addGateway, listGateways, revokeGateway } from './gateways/registry.ts';
 import { startCloud } from './server.ts';
+import { PROVIDERS_USAGE, providersCommand } from './telehealth/providers-command.ts';
+import {
+  TELEHEALTH_SERVE_OPTIONS,
+  TELEHEALTH_SERVE_USAGE,
+  telehealthServeOptions,
+} from './telehealth/serve-options.ts';
 import { CA_USAGE, caCommand } from './tls/ca-command.ts';
 
 const USAGE = `Usage: wardgate-cloud <command> [options]
@@ -40,6 +46,7 @@ Commands:
       [--durable-read-audit]
       PostgreSQL: a read's audit record waits for the disk flush too (by default only writes,
       exports, refusals and sign-ins do; a database crash can then lose ~0.6 s of read records).
+${TELEHEALTH_SERVE_USAGE}
   gateways create --id ID [--ttl-hours H] [--data-dir D]
       A one-time enrollment token for a new gateway (redeemed by wardgate-edge enroll).
   gateways add --id ID --public-key BASE64 --password P [--data-dir D]
@@ -54,6 +61,7 @@ ${CA_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
 ${CLIENTS_USAGE}
+${PROVIDERS_USAGE}
 
 The database is PostgreSQL when DATABASE_URL is set, else PGlite in --data-dir
 (default ./wardgate-cloud-data). PGlite allows one process at a time: stop serve first.`;
@@ -134,6 +142,7 @@ async function serve(args: string[]): Promise<number> {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'durable-read-audit': { type: 'boolean' },
+    ...TELEHEALTH_SERVE_OPTIONS,
   });
   if (values.help) return usage(0);
   const tlsCert = values['tls-cert'] ?? process.env.CLOUD_TLS_CERT;
@@ -173,7 +182,10 @@ async function serve(args: string[]): Promise<number> {
     charting,
     backup: await backupServeOptions(values, (message) => new UsageError(message)),
     tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
-    app: { durableReadAudit: values['durable-read-audit'] },
+    app: {
+      durableReadAudit: values['durable-read-audit'],
+      telehealth: telehealthServeOptions(values, process.env, (m) => new UsageError(m)),
+    },
     log: (message) => console.log(`${iso(Date.now())} ${message}`),
   });
   // Listening before the ready lines: a supervisor may signal as soon as it reads them.
@@ -351,6 +363,8 @@ export async function main(argv: string[]): Promise<number> {
         return await usersCommand(rest, context);
       case 'clients':
         return await clientsCommand(rest, context);
+      case 'providers':
+        return await providersCommand(rest, context);
       case undefined:
       case '--help':
       case '-h':

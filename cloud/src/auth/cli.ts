@@ -41,7 +41,7 @@ export const CLIENTS_USAGE = `  clients add --name N --scopes "system/Observatio
 
 type Spec = Record<string, { type: 'string' | 'boolean' }>;
 
-function options<T extends Spec>(cli: CliContext, args: string[], spec: T) {
+export function options<T extends Spec>(cli: CliContext, args: string[], spec: T) {
   try {
     return parseArgs({
       args,
@@ -56,7 +56,7 @@ function options<T extends Spec>(cli: CliContext, args: string[], spec: T) {
   }
 }
 
-function required(cli: CliContext, value: string | undefined, name: string): string {
+export function required(cli: CliContext, value: string | undefined, name: string): string {
   if (!value) throw cli.usageError(`--${name} is required`);
   return value;
 }
@@ -94,7 +94,12 @@ function cliActor() {
   return { kind: 'system' as const, id: `cli:${name}` };
 }
 
-function adminEntry(audit: AuditLog, entity: string, detail: string, patientIds: string[] = []) {
+export function adminEntry(
+  audit: AuditLog,
+  entity: string,
+  detail: string,
+  patientIds: string[] = [],
+) {
   return audit.append({
     action: 'admin',
     outcome: 'success',
