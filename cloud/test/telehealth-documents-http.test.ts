@@ -21,6 +21,20 @@ for (const target of testDatabaseTargets()) {
   let people: TelehealthPeople;
   let appointmentId: string;
   let asPatient: typeof fetch;
+  let asOtherPatient: typeof fetch;
+
+  /** A patient signs in with a password (patients without MFA enrolled need no second step). */
+  const signIn = async (username: string) => {
+    const login = await fetch(`${cloud.httpUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: TELEHEALTH_PASSWORD }),
+    });
+    const session = (await login.json()) as { token: string; mfaRequired: boolean };
+    assert.is(login.status, 200);
+    assert.is(session.mfaRequired, false);
+    return fetchWith(session.token);
+  };
 
   t.before(async () => {
     cloud = await startCloud({
@@ -32,15 +46,8 @@ for (const target of testDatabaseTargets()) {
     const now = Date.now();
     people = await seedTelehealth(cloud.database.db, now);
     appointmentId = await insertAppointment(cloud.database.db, people, { startAt: now });
-    const login = await fetch(`${cloud.httpUrl}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: people.patient.username, password: TELEHEALTH_PASSWORD }),
-    });
-    const session = (await login.json()) as { token: string; mfaRequired: boolean };
-    assert.is(login.status, 200);
-    assert.is(session.mfaRequired, false);
-    asPatient = fetchWith(session.token);
+    asPatient = await signIn(people.patient.username);
+    asOtherPatient = await signIn(people.otherPatient.username);
   });
 
   t.after(async () => {
@@ -74,6 +81,16 @@ for (const target of testDatabaseTargets()) {
     });
     assert.is(res.status, 413);
     assert.is(((await res.json()) as { error: { code: string } }).error.code, 'document_too_large');
+  });
+
+  t('another patient is refused before the upload is read', async () => {
+    const res = await asOtherPatient(uploadUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/pdf' },
+      body: Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(2 * MIB)]),
+    });
+    assert.is(res.status, 403);
+    assert.is(((await res.json()) as { error: { code: string } }).error.code, 'forbidden');
   });
 
   t('every other /api route keeps the 1 MiB body limit', async () => {

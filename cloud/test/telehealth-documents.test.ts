@@ -133,6 +133,7 @@ for (const target of testDatabaseTargets()) {
     const created = await json(res);
     assert.is(res.status, 201, JSON.stringify(created));
     assert.is(created.title, 'lab results.pdf');
+    assert.is(res.headers.get('connection'), null, 'a read body keeps the connection');
     assert.is(created.description, 'Blood panel from last week');
     assert.is(created.sizeBytes, bytes.length);
     assert.is(created.sharedBy, 'patient');
@@ -457,6 +458,8 @@ for (const target of testDatabaseTargets()) {
         const before = await lastSeq();
         const res = await attempt();
         assert.is(res.status, 403, `${stranger.username} ${what}`);
+        if (what === 'upload')
+          assert.is(res.headers.get('connection'), 'close', 'body left unread');
         const body = await res.text();
         assert.not.match(body, doc.title, 'nothing of the document leaks');
         const trail = await auditAfter(before);

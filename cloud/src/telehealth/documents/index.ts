@@ -46,13 +46,15 @@ export function documentsApp(db: Db, options: TelehealthOptions): Hono {
   const now = options.now ?? Date.now;
 
   app.post('/appointments/:id/documents', async (c) => {
+    // Until the body has been read whole, any answer (refusals, thrown errors included) closes
+    // the connection: Node would otherwise read the unwanted rest of an upload of any size.
+    c.header('Connection', 'close');
     const access = accessOf(c);
     const appointmentId = c.req.param('id');
     const op = access.record('create', `Appointment/${appointmentId}/documents`);
     const { visit, role } = await requireParticipant(db, access, appointmentId, op);
-    // The body is not read on these refusals: the connection cannot carry another request.
     const refuse = (status: 400 | 409 | 413 | 415, code: string, message: string) =>
-      c.json(errorBody(code, message), status, { Connection: 'close' });
+      c.json(errorBody(code, message), status);
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > settings.maxBytes) return refuse(413, 'document_too_large', tooLarge(settings));
     const mediaType = allowedMediaType(c.req.header('content-type'));
@@ -81,6 +83,7 @@ export function documentsApp(db: Db, options: TelehealthOptions): Hono {
       if (upload.refused === 'empty') return refuse(400, 'empty_document', 'The document is empty');
       return refuse(415, 'content_mismatch', `The content is not ${mediaType}`);
     }
+    c.header('Connection', undefined);
     const at = now();
     const view = await saveDocument(
       db,
