@@ -127,6 +127,25 @@ async function admittedCall(s: Setup, id: string) {
   return { patient, doctor };
 }
 
+test('the visit page: served outside /api with a policy that lets only its own script run', async () => {
+  const s = await setupOf(testDatabaseTargets()[0]);
+  const page = await fetch(`${s.cloud.httpUrl}/telehealth/visit/some-appointment`);
+  assert.is(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /connect-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(await page.text(), /src="\/telehealth\/visit.js"/);
+  const script = await fetch(`${s.cloud.httpUrl}/telehealth/visit.js`);
+  assert.match(script.headers.get('content-type') ?? '', /javascript/);
+  assert.match(await script.text(), /RTCPeerConnection/);
+  // Everything else keeps the cloud's own policy.
+  const health = await fetch(`${s.cloud.httpUrl}/health`);
+  assert.match(health.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  assert.not.match(health.headers.get('content-security-policy') ?? '', /script-src/);
+});
+
 for (const target of testDatabaseTargets()) {
   test(`room token: participants only, from 15 minutes before the start, not when cancelled (${target.name})`, async () => {
     const s = await setupOf(target);
@@ -278,6 +297,14 @@ for (const target of testDatabaseTargets()) {
     await doctor.close();
     assert.equal(await patient.next('peer-left'), { type: 'peer-left', role: 'host' });
     await patient.next('waiting');
+    // Never ended: the session runs to the last one leaving.
+    const session = await videoSessionOf(s.db, id);
+    const left = (
+      await s.db.select().from(videoRoomEvents).where(eq(videoRoomEvents.appointmentId, id))
+    )
+      .filter((e) => e.kind === 'left')
+      .at(-1);
+    assert.is(session?.endedAt, left?.at);
     for (const c of [patient, elsewhere]) await c.close();
   });
 

@@ -25,7 +25,9 @@ export function videoApp(db: Db, options: TelehealthOptions): Hono {
   app.post('/appointments/:id/video/token', async (c) => {
     const id = c.req.param('id');
     const access = accessOf(c);
-    const op = access.record('token', `Appointment/${id}/video`);
+    // Issuing it is recorded as a create (not 'token': that action counts as a sign-in, and a
+    // patient trying too early is no failed sign-in).
+    const op = access.record('create', `Appointment/${id}/video-token`);
     const { visit, role } = await requireParticipant(db, access, id, op);
     const at = now();
     const refusal = joinRefusal(visit, at, settings);

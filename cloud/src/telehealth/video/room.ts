@@ -242,6 +242,7 @@ export class Room {
       await setAppointmentStatus(this.db, this.appointmentId, 'completed', this.options.now());
     await this.audit(peer, 'update', `Appointment/${this.appointmentId}`, 'ended the video visit');
     this.ended = true;
+    this.admitted = false;
     for (const p of [this.host, this.patient]) {
       this.tell(p, { type: 'ended' });
       p?.ws.close(1000, 'visit ended');
