@@ -15,13 +15,19 @@ import { testDatabaseTargets } from './support/test-database.ts';
 
 const PASSWORD = 'Copper-Meadow-4471';
 const WARD = 'ward-sec';
-/** Routes anyone may call: health, the CapabilityStatement, sign-in, the token endpoint, enrollment. */
+/**
+ * Routes anyone may call: health, the CapabilityStatement, sign-in, the token endpoint,
+ * enrollment, and the video visit page (HTML, script, style: no PHI; it signs in through the API).
+ */
 const PUBLIC = new Set([
   'GET /health',
   'GET /fhir/R4/metadata',
   'POST /api/auth/login',
   'POST /api/auth/token',
   'POST /api/enroll',
+  'GET /telehealth/visit/:appointmentId',
+  'GET /telehealth/visit.js',
+  'GET /telehealth/visit.css',
 ]);
 
 let clock = Date.UTC(2026, 5, 1, 9);
