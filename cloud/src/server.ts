@@ -57,6 +57,7 @@ import {
 import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
 import { patientsApp } from './patients/routes.ts';
+import { isDocumentUpload } from './telehealth/documents/index.ts';
 import { type TelehealthOptions, telehealthApp } from './telehealth/index.ts';
 import { attachVideoSignaling } from './telehealth/video/signaling.ts';
 import { visitPageApp } from './telehealth/video/visit-page.ts';
@@ -175,7 +176,8 @@ export function cloudApp(
   // Ahead of securityHeaders: the visit page sends its own headers (a policy that lets it run).
   app.route('/telehealth', visitPageApp());
   app.use('*', securityHeaders());
-  app.use('/api/*', apiBodyLimit(options.apiBodyBytes));
+  // The document upload streams and enforces its own (larger) limit: telehealth.documents.maxBytes.
+  app.use('/api/*', except(isDocumentUpload, apiBodyLimit(options.apiBodyBytes)));
   const rateLimits = rateLimitSettings(options.rateLimits);
   const loginLimit = loginRateLimit({
     limits: rateLimits.login,
