@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
 import { stringify as toYaml } from 'yaml';
+import { addTelehealthUsers, bookDemoVisit, DEMO_DOCTOR, DEMO_PATIENT } from './demo-telehealth.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
@@ -35,12 +36,14 @@ const ports = {
   cloudMqtt: portFromEnv('CLOUD_MQTT_PORT', 4783),
   edgeHttp: portFromEnv('EDGE_HTTP_PORT', 4790),
   edgeMllp: portFromEnv('EDGE_MLLP_PORT', 4791),
+  pharmacy: portFromEnv('PHARMACY_PORT', 4797),
 };
 const envNameOf: Record<keyof typeof ports, string> = {
   cloudHttp: 'CLOUD_HTTP_PORT',
   cloudMqtt: 'CLOUD_MQTT_PORT',
   edgeHttp: 'EDGE_HTTP_PORT',
   edgeMllp: 'EDGE_MLLP_PORT',
+  pharmacy: 'PHARMACY_PORT',
 };
 
 function portIsFree(port: number): Promise<boolean> {
@@ -58,8 +61,13 @@ function cli(pkg: string, bin: string) {
   return join(root, pkg, 'bin', bin);
 }
 
-function start(name: string, script: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+function start(
+  name: string,
+  script: string,
+  args: string[],
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -229,6 +237,14 @@ async function main() {
     new Date().toISOString().slice(0, 10),
   ]);
   const nursePassword = /initial password \(shown once\): (\S+)/.exec(nurse)?.[1] ?? '?';
+  const telehealthUsers = await addTelehealthUsers(runToEnd, cloudCli, dataArgs);
+  // The pharmacy network's stand-in: signed prescriptions go to it as NCPDP SCRIPT NewRx.
+  start(
+    'pharmacy',
+    join(root, 'cloud', 'src', 'telehealth', 'pharmacy-simulator', 'main.ts'),
+    ['--port', String(ports.pharmacy), '--host', '127.0.0.1'],
+    ['--import', 'tsx'],
+  );
   start('cloud', cloudCli, [
     'serve',
     ...dataArgs,
@@ -239,6 +255,8 @@ async function main() {
     // Vitals charted every 10 s so the demo shows them soon; a ward charts every 15 minutes.
     '--chart-interval',
     '10',
+    '--pharmacy-url',
+    `http://127.0.0.1:${ports.pharmacy}/script`,
   ]);
 
   const devicesFile = join(dataDir, 'sim-devices.json');
@@ -292,6 +310,7 @@ async function main() {
     },
   );
 
+  const visit = await bookDemoVisit(`http://127.0.0.1:${ports.cloudHttp}`, telehealthUsers);
   const patients = await fhir('Patient?_count=10');
   const firstPatient = patients?.entry?.[0]?.resource.id as string | undefined;
   const base = `http://127.0.0.1:${ports.cloudHttp}/fhir/R4`;
@@ -315,6 +334,14 @@ A token (valid 5 minutes), then the latest charted SpO2 of the first patient (LO
 A nurse of the ward signs in at POST /api/auth/login: demo.nurse / ${nursePassword}
 (then enrols TOTP: POST /api/auth/mfa/enrol, /api/auth/mfa/activate). Vitals are charted every
 10 s, preliminary until a nurse validates them (POST /api/chart/validate).
+
+A telehealth visit is booked for ${visit.start} (joinable from 15 minutes before):
+  visit page          http://127.0.0.1:${ports.cloudHttp}/telehealth/visit/${visit.appointmentId}
+  patient             ${DEMO_PATIENT} / ${telehealthUsers.patientPassword}   (open the page in one browser)
+  doctor              ${DEMO_DOCTOR} / ${telehealthUsers.doctorPassword}   (in another; admits the patient)
+  doctor's 2nd factor TOTP secret ${visit.totpSecret} (add ${visit.otpauthUri} to an authenticator app,
+                      or: oathtool --totp -b ${visit.totpSecret})
+  pharmacy simulator  http://127.0.0.1:${ports.pharmacy}/prescriptions   (NewRx messages it received)
 
 Bed 2 is deteriorating; bed 3 desaturates after 20 s (a high-priority SpO2 alarm). Ctrl-C stops everything.
 `);

@@ -20,6 +20,7 @@ test('npm run demo -- --smoke: the ward goes live and every device kind reaches 
     CLOUD_MQTT_PORT: String(await freePort()),
     EDGE_HTTP_PORT: String(await freePort()),
     EDGE_MLLP_PORT: String(await freePort()),
+    PHARMACY_PORT: String(await freePort()),
   };
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>(
@@ -46,6 +47,16 @@ test('npm run demo -- --smoke: the ward goes live and every device kind reaches 
     // The credentials it prints are real ones: a client id and secret, a nurse's password.
     assert.match(output, /client_id [0-9a-f-]{36}\s+client_secret \S{20,}/);
     assert.match(output, /demo\.nurse \/ \S{12,}/);
+    // A visit booked through the API into the doctor's next slot, with both sides' sign-ins.
+    assert.match(
+      output,
+      new RegExp(
+        `visit page +http://127.0.0.1:${env.CLOUD_HTTP_PORT}/telehealth/visit/[0-9a-f-]{36}`,
+      ),
+    );
+    assert.match(output, /demo\.patient \/ \S{12,}/);
+    assert.match(output, /demo\.doctor \/ \S{12,}/);
+    assert.match(output, /TOTP secret [A-Z2-7]{16,}/);
     assert.match(output, /smoke check passed \(monitor \d+, vent \d+, pump \d+, oxi \d+\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
