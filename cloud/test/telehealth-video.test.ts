@@ -308,6 +308,20 @@ for (const target of testDatabaseTargets()) {
     for (const c of [patient, elsewhere]) await c.close();
   });
 
+  test(`a second connection of the same participant replaces the first (${target.name})`, async () => {
+    const s = await setupOf(target);
+    const id = await openAppointment(s);
+    const { patient, doctor } = await admittedCall(s, id);
+    const again = await join(s, id, s.sessions.patient);
+    assert.is((await patient.waitClosed()).code, 4001);
+    assert.equal(await doctor.next('peer-left'), { type: 'peer-left', role: 'patient' });
+    await doctor.next('patient-waiting');
+    await again.next('waiting');
+    doctor.send({ type: 'admit' });
+    await again.next('admitted');
+    for (const c of [again, doctor]) await c.close();
+  });
+
   test(`chat: relayed to both sides, stored sealed, transcript for participants only (${target.name})`, async () => {
     const s = await setupOf(target);
     const id = await openAppointment(s);

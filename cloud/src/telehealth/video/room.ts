@@ -61,9 +61,8 @@ export class Room {
     this.options = options;
   }
 
-  isEmpty(): boolean {
-    return !this.host && !this.patient;
-  }
+  /** Open sockets in this room (kept by the signaling server). */
+  connections = 0;
 
   /** Resolves when everything received so far has been handled. */
   settled(): Promise<void> {

@@ -26,8 +26,6 @@ export interface VideoSignalingOptions extends TelehealthOptions {
 }
 
 export interface VideoSignaling {
-  /** Rooms with someone in them now. */
-  rooms(): number;
   /** Disconnects everyone, waits for their rooms' records to be written, detaches. */
   close(): Promise<void>;
 }
@@ -49,6 +47,8 @@ export function attachVideoSignaling(
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const rooms = new Map<string, Room>();
   const alive = new WeakSet<WebSocket>();
+  /** Departures still being recorded (their room may already be gone from `rooms`). */
+  const pending = new Set<Promise<void>>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://cloud');
@@ -106,6 +106,9 @@ export function attachVideoSignaling(
         rooms.set(claims.appointmentId, room);
       }
       const joined = room;
+      // Counted now, not when the join is handled: a room is dropped only when no socket is
+      // left in it, so two participants never end up in two rooms of the same appointment.
+      joined.connections += 1;
       const peer: Peer = { ws, claims, actor: peerActor(claims), source };
       joined.join(peer);
       ws.on('message', (data, isBinary) => {
@@ -113,10 +116,12 @@ export function attachVideoSignaling(
         joined.receive(peer, data.toString());
       });
       ws.on('close', () => {
-        joined.leave(peer).finally(() => {
-          if (joined.isEmpty() && rooms.get(joined.appointmentId) === joined)
-            rooms.delete(joined.appointmentId);
-        });
+        joined.connections -= 1;
+        if (joined.connections === 0 && rooms.get(joined.appointmentId) === joined)
+          rooms.delete(joined.appointmentId);
+        const leaving = joined.leave(peer);
+        pending.add(leaving);
+        leaving.finally(() => pending.delete(leaving));
       });
       ws.on('error', (error) => log(`video: socket error: ${errorForLog(error)}`));
     });
@@ -137,13 +142,14 @@ export function attachVideoSignaling(
   server.on('upgrade', onUpgrade);
 
   return {
-    rooms: () => rooms.size,
     async close() {
       server.off('upgrade', onUpgrade);
       clearInterval(heartbeat);
       for (const ws of wss.clients) ws.terminate();
-      await Promise.all([...rooms.values()].map((room) => room.settled()));
+      // Resolves once every socket has closed (and so has begun its departure).
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await Promise.all([...rooms.values()].map((room) => room.settled()));
+      await Promise.all(pending);
     },
   };
 }
