@@ -8,6 +8,7 @@ import { isSealed } from '../src/crypto/key-ring.ts';
 import type { Database } from '../src/db/database.ts';
 import { auditLog } from '../src/db/schema.ts';
 import { type Cloud, startCloud } from '../src/server.ts';
+import { setAppointmentStatus } from '../src/telehealth/appointments/status.ts';
 import { loadVisit } from '../src/telehealth/appointments/visit.ts';
 import { videoSessionOf } from '../src/telehealth/video/room-events.ts';
 import { videoChatMessages, videoRoomEvents } from '../src/telehealth/video/schema.ts';
@@ -224,6 +225,14 @@ for (const target of testDatabaseTargets()) {
     assert.is(again.status, 401);
     assert.match(again.body.error.message, /used/);
     await own.close();
+
+    // Cancelled between the token and the connection: no room.
+    const doomed = await openAppointment(s);
+    const issued = await roomToken(s, doomed, s.sessions.patient);
+    await setAppointmentStatus(s.db, doomed, 'cancelled', s.clock.now);
+    const gone = await refusedWith(SignalClient.open(signalUrl(s, issued.token)));
+    assert.is(gone.status, 409);
+    assert.is(gone.body.error.code, 'appointment_cancelled');
 
     const stale = await roomToken(s, id, s.sessions.patient);
     s.clock.now += 2 * MINUTE + 1;

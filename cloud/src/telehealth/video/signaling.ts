@@ -65,22 +65,25 @@ export function attachVideoSignaling(
 
   async function accept(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL) {
     const source = sourceOf(request);
-    if (!originAllowed(request, settings)) {
-      refuse(socket, 403, 'origin_not_allowed', 'This origin may not open the visit socket');
-      return;
-    }
-    const redeemed = redeemRoomToken(db, url.searchParams.get('token') ?? '', now());
-    if ('problem' in redeemed) {
-      await options.audit.append({
+    const deny = (detail: string) =>
+      options.audit.append({
         action: 'denied',
         outcome: 'denied',
         actor: { kind: 'anonymous' },
         patientIds: [],
         entity: 'telehealth/video-room',
-        detail: `room token ${redeemed.problem}`,
+        detail,
         source,
         at: now(),
       });
+    if (!originAllowed(request, settings)) {
+      await deny('signaling socket opened from a foreign origin');
+      refuse(socket, 403, 'origin_not_allowed', 'This origin may not open the visit socket');
+      return;
+    }
+    const redeemed = redeemRoomToken(db, url.searchParams.get('token') ?? '', now());
+    if ('problem' in redeemed) {
+      await deny(`room token ${redeemed.problem}`);
       refuse(socket, 401, 'bad_room_token', `The room token is ${redeemed.problem}`);
       return;
     }
@@ -90,6 +93,16 @@ export function attachVideoSignaling(
       ? joinRefusal(visit, now(), settings)
       : { code: 'not_found', message: 'No such appointment' };
     if (refusal) {
+      await options.audit.append({
+        action: 'read',
+        outcome: 'failure',
+        actor: peerActor(claims),
+        patientIds: [claims.patientId],
+        entity: `Appointment/${claims.appointmentId}/video-room`,
+        detail: refusal.code,
+        source,
+        at: now(),
+      });
       refuse(socket, 409, refusal.code, refusal.message);
       return;
     }
