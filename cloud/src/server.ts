@@ -57,6 +57,7 @@ import {
 import type { Ingest } from './ingest/ingest.ts';
 import { type MqttSide, startMqttSide } from './ingest/service.ts';
 import { patientsApp } from './patients/routes.ts';
+import { documentBinaries } from './telehealth/documents/fhir-binary.ts';
 import { isDocumentUpload } from './telehealth/documents/index.ts';
 import { type TelehealthOptions, telehealthApp } from './telehealth/index.ts';
 import { attachVideoSignaling } from './telehealth/video/signaling.ts';
@@ -252,7 +253,16 @@ export function cloudApp(
   // /api/auth (login and token need no bearer token) and /api/admin (authenticated inside).
   app.route('/api', authApp(db, authOptions));
   app.route('/api/telehealth', telehealthApp(db, { now, log: options.log, ...options.telehealth }));
-  app.route('/fhir/R4', fhirApp(db, { audit, readAudit, log: options.log, now }));
+  app.route(
+    '/fhir/R4',
+    fhirApp(db, {
+      audit,
+      readAudit,
+      log: options.log,
+      now,
+      binaries: documentBinaries(db, options.log),
+    }),
+  );
   return app;
 }
 

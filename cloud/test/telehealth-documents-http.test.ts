@@ -71,6 +71,27 @@ for (const target of testDatabaseTargets()) {
     assert.is(download.status, 200);
     assert.is(download.headers.get('x-content-type-options'), 'nosniff');
     assert.ok(Buffer.from(await download.arrayBuffer()).equals(bytes));
+
+    // The DocumentReference's attachment names the FHIR Binary: the same bytes, participants only.
+    const reference = (await (
+      await asPatient(`${cloud.httpUrl}/fhir/R4/DocumentReference/${created.id}`)
+    ).json()) as { content: { attachment: { url: string } }[] };
+    const binaryUrl = `${cloud.httpUrl}/fhir/R4/${reference.content[0].attachment.url}`;
+    const binary = await asPatient(binaryUrl);
+    const resource = (await binary.json()) as Record<string, string> & {
+      securityContext: { reference: string };
+    };
+    assert.is(binary.status, 200, JSON.stringify(resource));
+    assert.is(resource.resourceType, 'Binary');
+    assert.is(resource.contentType, 'application/pdf');
+    assert.is(resource.securityContext.reference, `DocumentReference/${created.id}`);
+    assert.ok(Buffer.from(resource.data, 'base64').equals(bytes));
+    const refused = await asOtherPatient(binaryUrl);
+    assert.is(refused.status, 403);
+    assert.is(
+      ((await refused.json()) as { resourceType: string }).resourceType,
+      'OperationOutcome',
+    );
   });
 
   t('over the document limit is 413 document_too_large', async () => {

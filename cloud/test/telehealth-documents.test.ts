@@ -182,7 +182,7 @@ for (const target of testDatabaseTargets()) {
     assert.is(attachment.size, bytes.length);
     assert.is(attachment.hash, createHash('sha1').update(bytes).digest('base64'));
     assert.is(attachment.title, 'bloeddruk é.txt');
-    assert.is(attachment.url, `/api/telehealth/documents/${created.id}/content`);
+    assert.is(attachment.url, `Binary/${created.id}`);
     assert.equal(attachment.extension, [
       {
         url: ATTACHMENT_SHA256_EXTENSION,
@@ -192,7 +192,7 @@ for (const target of testDatabaseTargets()) {
 
     const download = await get(
       people.patient.principal,
-      attachment.url.slice('/api/telehealth'.length),
+      created.url.slice('/api/telehealth'.length),
     );
     assert.is(download.status, 200);
     assert.is(download.headers.get('content-type'), 'text/plain; charset=utf-8');

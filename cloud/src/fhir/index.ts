@@ -23,6 +23,16 @@ export interface FhirAppOptions {
   log?: (message: string) => void;
   /** The clock for relationships that end (break-the-glass, care assignments); tests move it. */
   now?: () => number;
+  /**
+   * Binaries kept outside the resource store (documents shared in a visit, encrypted apart): a
+   * read of Binary/:id goes to it first; undefined means not one of its own.
+   */
+  binaries?: BinarySource;
+}
+
+export interface BinarySource {
+  /** The answer to a read of Binary/:id, authorized and recorded on the request's access. */
+  read(c: Context, id: string): Promise<Response | undefined>;
 }
 
 /** Largest request body (a Binary or DocumentReference with its data inline included). */
@@ -98,6 +108,13 @@ export function fhirApp(db: Db, options: FhirAppOptions): Hono {
   app.post('/Patient/:id/$everything', async (c) =>
     everything(c, [...queryPairs(c), ...(await parametersPairs(c))]),
   );
+  const binaries = options.binaries;
+  if (binaries)
+    app.get('/Binary/:id', async (c, next) => {
+      const answer = await binaries.read(c, c.req.param('id'));
+      if (answer) return answer;
+      await next();
+    });
   storedResourceRoutes(app, db, baseOf);
   app.post('/', async (c) =>
     fhirJson(

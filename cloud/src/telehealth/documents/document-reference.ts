@@ -41,7 +41,8 @@ export function fhirDocumentReference(d: SharedDocument): FhirResource {
         attachment: {
           extension: [{ url: ATTACHMENT_SHA256_EXTENSION, valueString: d.sha256 }],
           contentType: d.contentType,
-          url: documentContentPath(d.id),
+          // The FHIR Binary (relative to the FHIR base); the API serves the raw bytes too.
+          url: `Binary/${d.id}`,
           size: d.sizeBytes,
           hash: d.sha1,
           title: d.title,
