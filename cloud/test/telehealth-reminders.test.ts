@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Principal } from '../src/auth/principal.ts';
 import type { Database } from '../src/db/database.ts';
+import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { appointmentReminders } from '../src/telehealth/appointments/schema.ts';
 import { startReminderJob } from '../src/telehealth/reminders/job.ts';
 import type { ReminderOptions } from '../src/telehealth/reminders/options.ts';
@@ -193,7 +194,12 @@ for (const target of testDatabaseTargets()) {
       );
 
       const mine = await book(people.patient.principal, MONDAY_9);
-      await book(people.otherPatient.principal, MONDAY_9 + HOUR);
+      // The other patient opted in but has no e-mail address or phone number on record.
+      const unreachable = await book(people.otherPatient.principal, MONDAY_9 + HOUR);
+      await api.call('PUT', '/reminders/preferences', { email: true, sms: true });
+      const store = new ResourceStore(db);
+      const record = await store.read('Patient', people.otherPatient.patientId);
+      await store.update({ ...record?.resource, resourceType: 'Patient', telecom: undefined });
       const cancelled = await book(people.patient.principal, MONDAY_9 + 2 * HOUR);
       as(people.patient.principal);
       await api.call('POST', `/appointments/${cancelled}/cancel`, { reason: 'Feeling better' });
@@ -252,6 +258,18 @@ for (const target of testDatabaseTargets()) {
         ]);
         assert.ok(
           rows.filter((r) => r.appointmentId !== mine).every((r) => r.status === 'skipped'),
+        );
+        assert.equal(
+          rows
+            .filter((r) => r.appointmentId === unreachable)
+            .map((r) => r.lastError)
+            .sort(),
+          [
+            'patient has no e-mail address',
+            'patient has no e-mail address',
+            'patient has no mobile number',
+            'patient has no mobile number',
+          ],
         );
         assert.ok(rows.filter((r) => r.status === 'sent').every((r) => r.attempts === 1));
         assert.is(new Set(sms.attempts).size, sms.attempts.length, 'one request per reminder');

@@ -56,7 +56,8 @@ export const reminderPreferences = pgTable('telehealth_reminder_preferences', {
 
 /**
  * One reminder to send: unique per appointment, channel and lead time, so it is sent once.
- * status: pending | sent | failed (gave up) | skipped (no opt-in or contact, appointment gone).
+ * status: pending | sending (claimed by a run until next_attempt_at) | sent | failed (gave up)
+ * | skipped (no opt-in, contact or channel; appointment cancelled or missed).
  */
 export const appointmentReminders = pgTable(
   'telehealth_reminders',

@@ -45,9 +45,11 @@ export function startReminderJob(db: Db, options: TelehealthOptions = {}): Remin
   };
   const task = cron.schedule(
     expression,
-    () => {
-      runNow().catch((error) => log(`reminders: run failed: ${errorForLog(error)}`));
-    },
+    () =>
+      runNow().then(
+        () => undefined,
+        (error) => log(`reminders: run failed: ${errorForLog(error)}`),
+      ),
     { name: 'wardgate-telehealth-reminders', noOverlap: true },
   );
   return {

@@ -156,10 +156,10 @@ async function sendOne(
     joinHint: options.joinHint ?? 'the wardgate visit page',
   });
   if (channel === 'email') {
-    if (!senders.email) return { error: 'no SMTP relay configured' };
+    if (!senders.email) return { skip: 'no SMTP relay configured' };
     return { messageId: await senders.email.send(to, message) };
   }
-  if (!senders.sms) return { error: 'no SMS provider configured' };
+  if (!senders.sms) return { skip: 'no SMS provider configured' };
   return { messageId: await senders.sms.send(to, message, reminder.id) };
 }
 
