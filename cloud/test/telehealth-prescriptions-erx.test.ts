@@ -307,7 +307,7 @@ for (const target of testDatabaseTargets()) {
   });
 
   t('without a pharmacy URL prescriptions wait, pending', async () => {
-    const id = await sign({ rxnorm: '6058', strength: '30 mg tablet' });
+    const id = await sign({ rxnorm: '6058', strength: '10 mg tablet' });
     const idle = startPrescriptionTransmission(database.db, { now: () => now });
     try {
       assert.equal(await idle.runNow(), { sent: 0, retrying: 0, failed: 0 });
