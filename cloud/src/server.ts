@@ -60,6 +60,7 @@ import { patientsApp } from './patients/routes.ts';
 import { documentBinaries } from './telehealth/documents/fhir-binary.ts';
 import { isDocumentUpload } from './telehealth/documents/index.ts';
 import { type TelehealthOptions, telehealthApp } from './telehealth/index.ts';
+import { startTelehealthJobs, type TelehealthJobs } from './telehealth/jobs.ts';
 import { attachVideoSignaling } from './telehealth/video/signaling.ts';
 import { visitPageApp } from './telehealth/video/visit-page.ts';
 import { loadTlsCredentials, type TlsFiles, tlsServerOptions } from './tls/server-tls.ts';
@@ -136,6 +137,8 @@ export interface Cloud extends Omit<MqttSide, 'stop'> {
   auditProjection: AuditProjection;
   /** Seals PHI left in clear and re-seals values of older key versions, in the background. */
   keyRotation: KeyRotationJob;
+  /** No-show marking, appointment reminders and e-prescribing transmission. */
+  telehealth: TelehealthJobs;
   /** Closes HTTP, then the broker and its clients (after ingest finished), then the database. */
   stop(): Promise<void>;
 }
@@ -319,6 +322,11 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       log,
       checkEverySeconds: options.keyCheckEverySeconds,
     });
+    const telehealth = startTelehealthJobs(database.db, {
+      now: options.app?.auth?.now,
+      log,
+      ...options.app?.telehealth,
+    });
     const urlHost = host.includes(':') ? `[${host}]` : host;
 
     let stopping: Promise<void> | undefined;
@@ -333,6 +341,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         await backupSchedule?.stop();
         await auditProjection.stop();
         await keyRotation.stop();
+        await telehealth.stop();
         await side.stop();
         await database.close();
       })();
@@ -350,6 +359,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       backup: backupSchedule,
       auditProjection,
       keyRotation,
+      telehealth,
       stop,
     };
   } catch (error) {
