@@ -10,8 +10,8 @@ import { auditLog } from '../src/db/schema.ts';
 import { type Cloud, startCloud } from '../src/server.ts';
 import { setAppointmentStatus } from '../src/telehealth/appointments/status.ts';
 import { loadVisit } from '../src/telehealth/appointments/visit.ts';
-import { videoSessionOf } from '../src/telehealth/video/room-events.ts';
 import { videoChatMessages, videoRoomEvents } from '../src/telehealth/video/schema.ts';
+import { loadSession } from '../src/telehealth/video/session.ts';
 import type { Json } from './support/auth.ts';
 import {
   insertAppointment,
@@ -307,7 +307,7 @@ for (const target of testDatabaseTargets()) {
     assert.equal(await patient.next('peer-left'), { type: 'peer-left', role: 'host' });
     await patient.next('waiting');
     // Never ended: the session runs to the last one leaving.
-    const session = await videoSessionOf(s.db, id);
+    const session = await loadSession(s.db, id);
     const left = (
       await s.db.select().from(videoRoomEvents).where(eq(videoRoomEvents.appointmentId, id))
     )
@@ -420,7 +420,7 @@ for (const target of testDatabaseTargets()) {
       await patient.next('ended');
       await Promise.all([doctor.waitClosed(), patient.waitClosed()]);
       assert.is((await loadVisit(s.db, id))?.status, 'completed');
-      const session = await videoSessionOf(s.db, id);
+      const session = await loadSession(s.db, id);
       assert.ok(session);
       assert.is((session.endedAt as number) - session.startedAt, 20 * MINUTE);
       const again = await call(s, 'POST', tokenPath(id), s.sessions.patient);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { loadVisit } from '@wardgate/cloud/src/telehealth/appointments/visit.ts';
-import { videoSessionOf } from '@wardgate/cloud/src/telehealth/video/room-events.ts';
+import { loadSession } from '@wardgate/cloud/src/telehealth/video/session.ts';
 import {
   insertAppointment,
   seedTelehealth,
@@ -143,7 +143,7 @@ if (!chromiumPath) {
       await stateIs(doctor, 'ended');
       await stateIs(patient, 'ended');
       assert.is((await loadVisit(database.db, appointmentId))?.status, 'completed');
-      const visitSession = await videoSessionOf(database.db, appointmentId);
+      const visitSession = await loadSession(database.db, appointmentId);
       assert.ok(visitSession?.endedAt && visitSession.endedAt >= visitSession.startedAt);
     } finally {
       for (const browser of browsers) await browser.close();

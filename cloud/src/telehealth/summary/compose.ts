@@ -8,8 +8,8 @@ import { telehealthAppointments, telehealthProviders } from '../appointments/sch
 import type { Visit } from '../appointments/visit.ts';
 import { type DocumentView, listDocuments } from '../documents/index.ts';
 import { prescriptions } from '../prescriptions/schema.ts';
+import { loadSession } from '../video/session.ts';
 import { loadNotes } from './notes.ts';
-import { loadSession } from './session.ts';
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 

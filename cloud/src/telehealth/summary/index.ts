@@ -9,7 +9,6 @@ import { NotesBody, saveNotes } from './notes.ts';
 import { summaryText } from './render-text.ts';
 
 export { composeSummary, type VisitSummary } from './compose.ts';
-export { sessionOf, type VisitSession } from './session.ts';
 
 /**
  * /api/telehealth: the visit summary, for the participants. GET …/summary is JSON, or plain text

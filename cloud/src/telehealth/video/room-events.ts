@@ -51,20 +51,3 @@ export async function videoEventsOf(db: Db, appointmentId: string) {
     .where(eq(videoRoomEvents.appointmentId, appointmentId))
     .orderBy(asc(videoRoomEvents.at), asc(videoRoomEvents.id));
 }
-
-/**
- * The visit's call: from the first `admitted` to the first `ended` after it, else to the last
- * `left`; undefined when the patient was never admitted. `endedAt` is undefined while it runs.
- */
-export async function videoSessionOf(
-  db: Db,
-  appointmentId: string,
-): Promise<{ startedAt: number; endedAt: number | undefined } | undefined> {
-  const events = await videoEventsOf(db, appointmentId);
-  const first = events.findIndex((e) => e.kind === 'admitted');
-  if (first < 0) return undefined;
-  const after = events.slice(first + 1);
-  const ended = after.find((e) => e.kind === 'ended');
-  const lastLeft = after.filter((e) => e.kind === 'left').at(-1);
-  return { startedAt: events[first].at, endedAt: (ended ?? lastLeft)?.at };
-}

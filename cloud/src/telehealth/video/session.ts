@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
-import { videoRoomEvents } from '../video/schema.ts';
+import { videoRoomEvents } from './schema.ts';
 
 /** How long the video visit ran; endedAt null while it has not ended. */
 export interface VisitSession {
