@@ -383,6 +383,20 @@ sim('answers Error naming what is missing: no RxNorm code, bad NPI', async () =>
   assert.is(answer.code, '900');
   assert.match(answer.description, /DrugDBCode\/Code is required/);
   assert.match(answer.description, /NPI "12" is malformed/);
+  const ndc = parseAnswer(
+    await (
+      await post(
+        buildNewRx({
+          ...sample,
+          messageId: 'm-3',
+          medication: { ...sample.medication, rxnormQualifier: 'ND' },
+        }),
+      )
+    ).text(),
+  );
+  assert.ok(
+    'kind' in ndc && ndc.kind === 'error' && /Qualifier "ND" is malformed/.test(ndc.description),
+  );
   assert.ok(!simulator.received.some((r) => r.messageId === 'm-2'));
 });
 

@@ -428,6 +428,9 @@ for (const target of testDatabaseTargets()) {
     ]);
     assert.is(noSig.status, 400);
     assert.match(noSig.body.error.message, /sig/);
+    const control = await check([med('723', { sig: 'Take one\u0000 daily' })]);
+    assert.is(control.status, 400);
+    assert.match(control.body.error.message, /control characters/);
     const badUnit = await check([med('723', { quantity: { value: 1, unit: 'bucket' } })]);
     assert.is(badUnit.status, 400);
     const badPharmacy = await sign({ medications: [med('2231')], pharmacyNcpdpId: '12' });

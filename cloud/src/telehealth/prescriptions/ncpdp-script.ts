@@ -48,8 +48,12 @@ export interface NewRx {
 
 type Node = [name: string, content: string | number | Node[], attributes?: Record<string, string>];
 
+/** Characters XML 1.0 cannot carry at all (escaped or not): dropped. */
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
 export function escapeXml(text: string): string {
   return text
+    .replace(NOT_XML, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -288,6 +292,8 @@ export function parseAnswer(xml: string): PharmacyAnswer | { problem: string } {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** RxNorm term types SCRIPT accepts as a DrugDBCode qualifier. */
+const RXNORM_QUALIFIERS = /^(IN|PIN|MIN|SCD|SBD|GPCK|BPCK|SCDF|SBDF|SCDG|SBDG|SCDC|SBDC)$/;
 
 /**
  * A NewRx read back (the pharmacy side), or every problem with it: required elements present,
@@ -354,6 +360,7 @@ export function parseNewRx(xml: string): { newRx: NewRx } | { problems: string[]
       rxnormQualifier: need(
         'MedicationPrescribed/DrugCoded/DrugDBCode/Qualifier',
         med?.DrugCoded?.DrugDBCode?.Qualifier,
+        RXNORM_QUALIFIERS,
       ),
       quantity: {
         value: number('MedicationPrescribed/Quantity/Value', med?.Quantity?.Value, false),

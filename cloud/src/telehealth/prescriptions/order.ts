@@ -9,13 +9,24 @@ export const QUANTITY_UNITS = {
   mL: 'C28254',
 } as const;
 
+/** Free text that goes into a NewRx: printable, no control characters but tab and newline. */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(v), {
+      message: 'control characters are not allowed',
+    });
+
 export const medicationSchema = z
   .object({
     /** RxNorm ingredient code from the drug list (GET /prescriptions/drugs). */
     rxnorm: z.string().regex(/^\d{1,10}$/, 'an RxNorm code (digits)'),
     /** Strength and form as written, e.g. "500 mg capsule". */
-    strength: z.string().trim().min(1).max(100).optional(),
-    sig: z.string().trim().min(1).max(1000),
+    strength: text(100).optional(),
+    sig: text(1000),
     quantity: z
       .object({
         value: z.number().positive().max(10_000),
