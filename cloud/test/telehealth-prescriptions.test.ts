@@ -418,6 +418,62 @@ for (const target of testDatabaseTargets()) {
     assert.ok(denied.some((r) => r.patientIds.includes(people.patient.patientId)));
   });
 
+  t(
+    'outside a visit: a doctor in the care relationship prescribes, others are refused',
+    async () => {
+      const base = `/patients/${people.patient.patientId}/prescriptions`;
+      const checked = await call(people.doctor.principal, 'POST', `${base}/check`, {
+        medications: [med('5640')],
+      });
+      assert.is(checked.status, 200, JSON.stringify(checked.body));
+      assert.ok(
+        checked.body.alerts.some((a: Json) => a.id.startsWith('interaction:warfarin-nsaid:')),
+      );
+      const signed = await call(people.doctor.principal, 'POST', base, {
+        medications: [med('29046', { strength: '10 mg tablet' })],
+      });
+      assert.is(signed.status, 201, JSON.stringify(signed.body));
+      const [p] = signed.body.prescriptions;
+      assert.is(p.appointmentId, null);
+      const stored = (await new ResourceStore(database.db).read('MedicationRequest', p.id))
+        ?.resource as Json;
+      checkResource(stored, 'MedicationRequest', p.id);
+      assert.is(stored.supportingInformation, undefined);
+      assert.equal(stored.requester, { reference: `Practitioner/${people.doctor.practitionerId}` });
+
+      const doctorList = await call(people.doctor.principal, 'GET', base);
+      assert.equal(
+        doctorList.body.prescriptions.map((x: Json) => x.id),
+        [p.id],
+        'only the prescriptions outside visits',
+      );
+      assert.equal(doctorList.body.prescriptions[0].alerts, []);
+      const own = await call(people.patient.principal, 'GET', base);
+      assert.is(own.status, 200);
+      assert.is(own.body.prescriptions[0].alerts, undefined);
+      assert.is(
+        (await call(people.patient.principal, 'GET', `/prescriptions/${p.id}`)).status,
+        200,
+      );
+
+      const refused = [
+        await call(people.otherDoctor.principal, 'POST', `${base}/check`, {
+          medications: [med('723')],
+        }),
+        await call(people.otherDoctor.principal, 'POST', base, { medications: [med('723')] }),
+        await call(people.patient.principal, 'POST', base, { medications: [med('723')] }),
+        await call(people.otherPatient.principal, 'GET', base),
+        await call(people.otherDoctor.principal, 'GET', `/prescriptions/${p.id}`),
+        await call(people.otherPatient.principal, 'GET', `/prescriptions/${p.id}`),
+      ];
+      assert.equal(
+        refused.map((r) => r.status),
+        refused.map(() => 403),
+        JSON.stringify(refused.map((r) => r.body)),
+      );
+    },
+  );
+
   t('bad input is a 400 saying what is wrong', async () => {
     const unknown = await check([med('424242')]);
     assert.is(unknown.status, 400);

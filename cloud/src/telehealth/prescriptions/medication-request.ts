@@ -51,13 +51,13 @@ export interface MedicationRequestFields {
   medication: OrderedMedication;
   patientId: string;
   practitionerId: string;
-  appointmentId: string;
+  appointmentId: string | null;
   authoredOn: number;
   transmission: TransmissionState;
 }
 
 /**
- * An active order signed in a visit. R4 basedOn cannot point at an Appointment, so the visit is
+ * An active order, signed in a visit or outside one. R4 basedOn cannot point at an Appointment, so the visit is
  * in supportingInformation.
  */
 export function medicationRequest(f: MedicationRequestFields): FhirResource {
@@ -73,7 +73,9 @@ export function medicationRequest(f: MedicationRequestFields): FhirResource {
       text: drugDescription(m),
     },
     subject: { reference: `Patient/${f.patientId}` },
-    supportingInformation: [{ reference: `Appointment/${f.appointmentId}` }],
+    ...(f.appointmentId && {
+      supportingInformation: [{ reference: `Appointment/${f.appointmentId}` }],
+    }),
     authoredOn: new Date(f.authoredOn).toISOString(),
     requester: { reference: `Practitioner/${f.practitionerId}` },
     groupIdentifier: { system: PRESCRIPTION_ORDER_SYSTEM, value: f.orderId },

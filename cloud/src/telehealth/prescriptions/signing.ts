@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { storeGuard } from '../../access/index.ts';
 import type { AccessOperation, RequestAccess } from '../../access/request-access.ts';
 import { keyRingOf } from '../../crypto/db-key-ring.ts';
 import { PRESCRIPTION_ALERTS } from '../../crypto/sealed-text.ts';
 import type { Db } from '../../db/database.ts';
 import { ResourceStore } from '../../fhir/store/resource-store.ts';
-import type { Visit } from '../appointments/visit.ts';
 import type { PrescriptionAlert } from './checks.ts';
 import { medicationRequest } from './medication-request.ts';
 import type { OrderedMedication } from './order.ts';
@@ -24,6 +23,13 @@ export function missingOverrides(
   return alerts.filter((a) => !reasons.has(a.id));
 }
 
+/** Who prescribes for whom: in a visit (its appointment), or outside one (null). */
+export interface PrescribingContext {
+  patientId: string;
+  practitionerId: string;
+  appointmentId: string | null;
+}
+
 /**
  * Writes the order: per medication a prescription row (its alerts and their override reasons
  * sealed, transmission pending) and an active MedicationRequest, in one transaction. The store
@@ -33,7 +39,7 @@ export async function signOrder(
   db: Db,
   access: RequestAccess,
   fields: {
-    visit: Visit;
+    context: PrescribingContext;
     order: OrderedMedication[];
     alerts: PrescriptionAlert[];
     overrides: { alertId: string; reason: string }[];
@@ -41,7 +47,7 @@ export async function signOrder(
     at: number;
   },
 ): Promise<string[]> {
-  const { visit, order, at } = fields;
+  const { context, order, at } = fields;
   const reasons = new Map(fields.overrides.map((o) => [o.alertId, o.reason]));
   const ring = keyRingOf(db);
   const orderId = randomUUID();
@@ -49,7 +55,7 @@ export async function signOrder(
   await db.transaction(async (tx) => {
     for (const { id, medication } of planned) {
       const op: AccessOperation = access.record('create', `MedicationRequest/${id}`, [
-        visit.patientId,
+        context.patientId,
       ]);
       const alerts: OverriddenAlert[] = fields.alerts
         .filter((a) => a.drug.rxnorm === medication.drug.rxcui)
@@ -57,8 +63,8 @@ export async function signOrder(
       const messageId = randomUUID();
       await tx.insert(prescriptions).values({
         id,
-        appointmentId: visit.appointmentId,
-        patientId: visit.patientId,
+        appointmentId: context.appointmentId,
+        patientId: context.patientId,
         prescriberUserId: access.principal.id,
         rxnormCode: medication.drug.rxcui,
         signedAt: at,
@@ -76,9 +82,9 @@ export async function signOrder(
           id,
           orderId,
           medication,
-          patientId: visit.patientId,
-          practitionerId: visit.practitionerId,
-          appointmentId: visit.appointmentId,
+          patientId: context.patientId,
+          practitionerId: context.practitionerId,
+          appointmentId: context.appointmentId,
           authoredOn: at,
           transmission: {
             status: 'pending',
@@ -180,6 +186,21 @@ export async function listPrescriptions(
     .select()
     .from(prescriptions)
     .where(eq(prescriptions.appointmentId, appointmentId))
+    .orderBy(asc(prescriptions.signedAt), asc(prescriptions.id));
+  const store = new ResourceStore(db);
+  return Promise.all(rows.map((row) => viewOf(db, store, row, withAlerts)));
+}
+
+/** The prescriptions of a patient signed outside a visit, oldest first. */
+export async function listPatientPrescriptions(
+  db: Db,
+  patientId: string,
+  withAlerts: boolean,
+): Promise<PrescriptionView[]> {
+  const rows = await db
+    .select()
+    .from(prescriptions)
+    .where(and(eq(prescriptions.patientId, patientId), isNull(prescriptions.appointmentId)))
     .orderBy(asc(prescriptions.signedAt), asc(prescriptions.id));
   const store = new ResourceStore(db);
   return Promise.all(rows.map((row) => viewOf(db, store, row, withAlerts)));
