@@ -474,6 +474,23 @@ for (const target of testDatabaseTargets()) {
     },
   );
 
+  t('no prescribing in a cancelled visit', async () => {
+    const cancelled = await insertAppointment(database.db, people, {
+      startAt: START + 86_400_000,
+      status: 'cancelled',
+    });
+    const res = await call(
+      people.doctor.principal,
+      'POST',
+      `/appointments/${cancelled}/prescriptions`,
+      {
+        medications: [med('29046')],
+      },
+    );
+    assert.is(res.status, 409);
+    assert.is(res.body.error.code, 'appointment_closed');
+  });
+
   t('bad input is a 400 saying what is wrong', async () => {
     const unknown = await check([med('424242')]);
     assert.is(unknown.status, 400);
