@@ -11,6 +11,7 @@ import type { Principal } from '../src/auth/principal.ts';
 import type { Database } from '../src/db/database.ts';
 import { auditLog } from '../src/db/schema.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
+import { NPI_SYSTEM } from '../src/telehealth/appointments/npi.ts';
 import { telehealthApp } from '../src/telehealth/index.ts';
 import type { TelehealthOptions } from '../src/telehealth/options.ts';
 import {
@@ -22,7 +23,6 @@ import {
   startPrescriptionTransmission,
 } from '../src/telehealth/prescriptions/index.ts';
 import { buildNewRx, parseAnswer } from '../src/telehealth/prescriptions/ncpdp-script.ts';
-import { NPI_SYSTEM } from '../src/telehealth/prescriptions/newrx-from-record.ts';
 import { prescriptions } from '../src/telehealth/prescriptions/schema.ts';
 import { apiUnderTest } from './support/access.ts';
 import { insertAppointment, seedTelehealth, type TelehealthPeople } from './support/telehealth.ts';

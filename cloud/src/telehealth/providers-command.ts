@@ -8,11 +8,12 @@ import type { WorkingHours } from './appointments/working-hours.ts';
 import { WEEKDAYS, type Weekday } from './appointments/zoned-time.ts';
 
 export const PROVIDERS_USAGE = `  providers set --username U --time-zone ZONE --hours DAYS=HH:MM-HH:MM[,HH:MM-HH:MM] ...
-            [--slot-minutes N] [--family NAME] [--practitioner-id ID] [--data-dir D]
+            [--slot-minutes N] [--family NAME] [--practitioner-id ID] [--npi NPI] [--data-dir D]
       Make doctor U a telehealth provider, or change their working hours: wall-clock windows in
       the IANA zone (e.g. --hours mon-fri=09:00-12:30,13:30-17:00 --hours sat=10:00-12:00),
       cut into slots of N minutes (default 30). The first time, a Practitioner (named --family,
-      or the existing --practitioner-id) and a Schedule are made.
+      or the existing --practitioner-id) and a Schedule are made. --npi puts the prescriber's
+      National Provider Identifier on the Practitioner: e-prescriptions need it.
   providers list [--data-dir D]`;
 
 /** `wardgate-cloud providers <command>`. */
@@ -27,6 +28,7 @@ export async function providersCommand(args: string[], cli: CliContext): Promise
         'slot-minutes': { type: 'string' },
         family: { type: 'string' },
         'practitioner-id': { type: 'string' },
+        npi: { type: 'string' },
       });
       if (values.help) return cli.usage(0);
       const username = required(cli, values.username, 'username');
@@ -37,6 +39,7 @@ export async function providersCommand(args: string[], cli: CliContext): Promise
         workingHours: workingHoursOf(hours, cli),
         slotMinutes: Number(values['slot-minutes'] ?? 30),
         practitionerId: values['practitioner-id'],
+        npi: values.npi,
         name: values.family ? { family: values.family, prefix: ['Dr.'] } : undefined,
       });
       if (!parsed.success)

@@ -8,6 +8,7 @@ export const TELEHEALTH_SERVE_OPTIONS = {
   'sms-url': { type: 'string' },
   'sms-from': { type: 'string' },
   'pharmacy-url': { type: 'string' },
+  'pharmacy-ncpdp-id': { type: 'string' },
   'ice-server': { type: 'string', multiple: true },
 } as const;
 
@@ -16,9 +17,10 @@ export const TELEHEALTH_SERVE_USAGE = `      [--smtp-url smtp://HOST:PORT --mail
       TLS; user:password@ in the URL when the relay wants a login).
       [--sms-url URL --sms-from NUMBER]
       Reminders by SMS through this provider API, key in SMS_API_KEY (SMS_URL, SMS_FROM).
-      [--pharmacy-url URL]
+      [--pharmacy-url URL] [--pharmacy-ncpdp-id ID]
       Signed prescriptions go to this NCPDP SCRIPT endpoint as NewRx (PHARMACY_URL); without it
-      they wait, pending.
+      they wait, pending. The pharmacy a prescription names when the doctor names none: its
+      7-digit NCPDP id (PHARMACY_NCPDP_ID).
       [--ice-server stun:HOST:PORT|turn:HOST:PORT ...]
       STUN/TURN servers the video visit pages use (ICE_SERVERS, comma separated); TURN
       credentials from TURN_USERNAME and TURN_CREDENTIAL.`;
@@ -29,6 +31,7 @@ type Values = {
   'sms-url'?: string;
   'sms-from'?: string;
   'pharmacy-url'?: string;
+  'pharmacy-ncpdp-id'?: string;
   'ice-server'?: string[];
 };
 
@@ -59,10 +62,11 @@ export function telehealthServeOptions(
     options.reminders = { ...options.reminders, sms: { url: smsUrl, apiKey, from: smsFrom } };
   }
   const pharmacyUrl = pick('pharmacy-url', 'PHARMACY_URL');
-  if (pharmacyUrl) {
-    checkUrl(pharmacyUrl, ['http:', 'https:'], '--pharmacy-url', usageError);
-    options.pharmacy = { url: pharmacyUrl };
-  }
+  if (pharmacyUrl) checkUrl(pharmacyUrl, ['http:', 'https:'], '--pharmacy-url', usageError);
+  const ncpdpId = pick('pharmacy-ncpdp-id', 'PHARMACY_NCPDP_ID');
+  if (ncpdpId !== undefined && !/^\d{7}$/.test(ncpdpId))
+    throw usageError(`--pharmacy-ncpdp-id: "${ncpdpId}" is not a 7-digit NCPDP id`);
+  if (pharmacyUrl || ncpdpId) options.pharmacy = { url: pharmacyUrl, ncpdpId };
   const iceUrls =
     values['ice-server'] ??
     (env.ICE_SERVERS ? env.ICE_SERVERS.split(',').map((s) => s.trim()) : []);

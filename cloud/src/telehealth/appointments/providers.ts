@@ -4,6 +4,7 @@ import { getUser } from '../../auth/users.ts';
 import type { Db } from '../../db/database.ts';
 import { ResourceStore } from '../../fhir/store/resource-store.ts';
 import { ApiError } from '../../http/json-body.ts';
+import { isNpi, NPI_SYSTEM } from './npi.ts';
 import { telehealthProviders } from './schema.ts';
 import { type WorkingHours, workingHoursSchema } from './working-hours.ts';
 import { isTimeZone } from './zoned-time.ts';
@@ -19,6 +20,8 @@ export const providerSettingsSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9\-.]{1,64}$/)
     .optional(),
+  /** The prescriber's NPI, put on the Practitioner (e-prescribing names the prescriber by it). */
+  npi: z.string().refine(isNpi, 'a valid 10-digit NPI').optional(),
   /** The clinician's name for a new Practitioner, e.g. {family: "Visser", prefix: ["Dr."]}. */
   name: z
     .object({
@@ -73,6 +76,7 @@ export async function saveProvider(
       .set(fields)
       .where(eq(telehealthProviders.userId, userId))
       .returning();
+    if (settings.npi) await setNpi(store, existing.practitionerId, settings.npi);
     return { provider: row as Provider, created: false };
   }
   let practitionerId = settings.practitionerId;
@@ -82,11 +86,17 @@ export async function saveProvider(
       throw new ApiError(400, 'unknown_practitioner', `no Practitioner/${practitionerId}`);
     if (await findProvider(db, practitionerId))
       throw new ApiError(409, 'practitioner_taken', 'that Practitioner is another provider');
+    if (settings.npi) await setNpi(store, practitionerId, settings.npi);
   } else {
     if (!settings.name)
       throw new ApiError(400, 'invalid_body', 'name: needed when no practitionerId is given');
-    practitionerId = (await store.create({ resourceType: 'Practitioner', name: [settings.name] }))
-      .id;
+    practitionerId = (
+      await store.create({
+        resourceType: 'Practitioner',
+        ...(settings.npi && { identifier: [npiIdentifier(settings.npi)] }),
+        name: [settings.name],
+      })
+    ).id;
   }
   const schedule = await store.create({
     resourceType: 'Schedule',
@@ -99,6 +109,18 @@ export async function saveProvider(
     .values({ userId, practitionerId, scheduleId: schedule.id, ...fields })
     .returning();
   return { provider: row as Provider, created: true };
+}
+
+const npiIdentifier = (npi: string) => ({ system: NPI_SYSTEM, value: npi });
+
+/** Puts `npi` on the Practitioner in place of any NPI it had. */
+async function setNpi(store: ResourceStore, practitionerId: string, npi: string): Promise<void> {
+  const current = (await store.read('Practitioner', practitionerId))?.resource;
+  if (!current) return;
+  const others = ((current.identifier as { system?: string }[] | undefined) ?? []).filter(
+    (i) => i.system !== NPI_SYSTEM,
+  );
+  await store.update({ ...current, identifier: [...others, npiIdentifier(npi)] });
 }
 
 /** What the API shows of a provider (no PHI). */

@@ -1,12 +1,11 @@
 import type { Db } from '../../db/database.ts';
 import { ResourceStore } from '../../fhir/store/resource-store.ts';
 import type { FhirResource } from '../../fhir/store/validate.ts';
+import { NPI_SYSTEM } from '../appointments/npi.ts';
 import { RXNORM_SYSTEM } from './drug-catalog.ts';
 import { type NewRx, RXNORM_INGREDIENT_QUALIFIER } from './ncpdp-script.ts';
 import type { PharmacySettings } from './options.ts';
 import { QUANTITY_UNITS } from './order.ts';
-
-export const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
 
 /** A prescription that cannot become a NewRx (retrying will not help). */
 export class UnsendablePrescription extends Error {}
