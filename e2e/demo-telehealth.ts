@@ -60,19 +60,30 @@ export async function addTelehealthUsers(
     'mon-sun=00:00-24:00',
     '--slot-minutes',
     '15',
+    // The example NPI of the CMS documentation: e-prescriptions name their prescriber by NPI.
+    '--npi',
+    '1234567893',
   ]);
   return { doctorPassword: passwordOf(doctor), patientPassword: passwordOf(patient) };
 }
 
+/** The pharmacy the demo's prescriptions go to (the simulator takes any NCPDP id). */
+export const DEMO_PHARMACY_NCPDP_ID = '7654321';
+
 export interface DemoVisit {
   appointmentId: string;
   start: string;
+  /** The prescription the doctor signed in the visit (the job sends it to the pharmacy). */
+  prescriptionId: string;
   /** The doctor's TOTP secret (enrolled by the demo) and its otpauth:// URI for an app. */
   totpSecret: string;
   otpauthUri: string;
 }
 
-/** After serve: the patient books the next free slot; the doctor's second factor is enrolled. */
+/**
+ * After serve: the patient books the next free slot; the doctor's second factor is enrolled and
+ * the doctor signs a prescription in the visit.
+ */
 export async function bookDemoVisit(cloudUrl: string, users: TelehealthUsers): Promise<DemoVisit> {
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
     const res = await fetch(`${cloudUrl}${path}`, {
@@ -117,9 +128,27 @@ export async function bookDemoVisit(cloudUrl: string, users: TelehealthUsers): P
     chiefComplaint: 'Short of breath when climbing stairs since last week',
   });
   const appointment = booked.appointment as { id: string; start: string };
+  const signed = await call(
+    'POST',
+    `/api/telehealth/appointments/${appointment.id}/prescriptions`,
+    doctorToken,
+    {
+      medications: [
+        {
+          rxnorm: '29046',
+          strength: '10 mg tablet',
+          sig: 'Take one tablet by mouth once daily',
+          quantity: { value: 30, unit: 'tablet' },
+          daysSupply: 30,
+          refills: 1,
+        },
+      ],
+    },
+  );
   return {
     appointmentId: appointment.id,
     start: appointment.start,
+    prescriptionId: (signed.prescriptions as { id: string }[])[0].id,
     totpSecret,
     otpauthUri: enrolment.otpauthUri as string,
   };

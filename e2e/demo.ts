@@ -9,7 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateSigningKeyPair, initCrypto } from '@wardgate/shared';
 import { stringify as toYaml } from 'yaml';
-import { addTelehealthUsers, bookDemoVisit, DEMO_DOCTOR, DEMO_PATIENT } from './demo-telehealth.ts';
+import {
+  addTelehealthUsers,
+  bookDemoVisit,
+  DEMO_DOCTOR,
+  DEMO_PATIENT,
+  DEMO_PHARMACY_NCPDP_ID,
+} from './demo-telehealth.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
@@ -257,6 +263,8 @@ async function main() {
     '10',
     '--pharmacy-url',
     `http://127.0.0.1:${ports.pharmacy}/script`,
+    '--pharmacy-ncpdp-id',
+    DEMO_PHARMACY_NCPDP_ID,
   ]);
 
   const devicesFile = join(dataDir, 'sim-devices.json');
@@ -311,6 +319,12 @@ async function main() {
   );
 
   const visit = await bookDemoVisit(`http://127.0.0.1:${ports.cloudHttp}`, telehealthUsers);
+  // The e-prescribing job sends the signed prescription; the simulator lists what it received.
+  const received = await waitFor('the NewRx at the pharmacy simulator', 60_000, async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.pharmacy}/prescriptions`);
+    const body = (await res.json()) as { prescriptions?: unknown[] };
+    return (body.prescriptions?.length ?? 0) > 0 ? body.prescriptions : undefined;
+  });
   const patients = await fhir('Patient?_count=10');
   const firstPatient = patients?.entry?.[0]?.resource.id as string | undefined;
   const base = `http://127.0.0.1:${ports.cloudHttp}/fhir/R4`;
@@ -341,7 +355,8 @@ A telehealth visit is booked for ${visit.start} (joinable from 15 minutes before
   doctor              ${DEMO_DOCTOR} / ${telehealthUsers.doctorPassword}   (in another; admits the patient)
   doctor's 2nd factor TOTP secret ${visit.totpSecret} (add ${visit.otpauthUri} to an authenticator app,
                       or: oathtool --totp -b ${visit.totpSecret})
-  pharmacy simulator  http://127.0.0.1:${ports.pharmacy}/prescriptions   (NewRx messages it received)
+  prescription        signed in the visit (lisinopril 10 mg), sent as NCPDP SCRIPT NewRx: the
+                      pharmacy simulator received ${received.length} at http://127.0.0.1:${ports.pharmacy}/prescriptions
 
 Bed 2 is deteriorating; bed 3 desaturates after 20 s (a high-priority SpO2 alarm). Ctrl-C stops everything.
 `);

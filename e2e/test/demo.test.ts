@@ -57,6 +57,8 @@ test('npm run demo -- --smoke: the ward goes live and every device kind reaches 
     assert.match(output, /demo\.patient \/ \S{12,}/);
     assert.match(output, /demo\.doctor \/ \S{12,}/);
     assert.match(output, /TOTP secret [A-Z2-7]{16,}/);
+    // The prescription signed in that visit reached the pharmacy simulator as a NewRx.
+    assert.match(output, /pharmacy simulator received 1 at/);
     assert.match(output, /smoke check passed \(monitor \d+, vent \d+, pump \d+, oxi \d+\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
