@@ -17,9 +17,12 @@ import { telehealthAppointments } from '../src/telehealth/appointments/schema.ts
 import { ATTACHMENT_SHA256_EXTENSION } from '../src/telehealth/documents/document-reference.ts';
 import { visitDocuments } from '../src/telehealth/documents/schema.ts';
 import { decryptDocument } from '../src/telehealth/documents/secretstream.ts';
-import { telehealthApp } from '../src/telehealth/index.ts';
-import { apiUnderTest } from './support/access.ts';
-import { insertAppointment, seedTelehealth, type TelehealthPeople } from './support/telehealth.ts';
+import {
+  insertAppointment,
+  seedTelehealth,
+  type TelehealthPeople,
+  telehealthApiAs,
+} from './support/telehealth.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked field by field below.
@@ -98,19 +101,12 @@ for (const target of testDatabaseTargets()) {
     people = await seedTelehealth(database.db, START - 86_400_000);
     appointmentId = await insertAppointment(database.db, people, { startAt: START });
     as = people.patient.principal;
-    const under = apiUnderTest(
+    app = telehealthApiAs(
       database.db,
       () => as,
       () => now,
-    );
-    under.app.route(
-      '/api/telehealth',
-      telehealthApp(database.db, {
-        now: () => now,
-        documents: { maxBytes: MAX_BYTES, chunkBytes: CHUNK_BYTES },
-      }),
-    );
-    app = under.app;
+      { documents: { maxBytes: MAX_BYTES, chunkBytes: CHUNK_BYTES } },
+    ).app;
   });
 
   t.after(async () => {

@@ -11,12 +11,15 @@ import type { Database } from '../src/db/database.ts';
 import { auditLog } from '../src/db/schema.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { checkResource } from '../src/fhir/store/validate.ts';
-import { telehealthApp } from '../src/telehealth/index.ts';
 import { RXNORM_SYSTEM } from '../src/telehealth/prescriptions/drug-catalog.ts';
 import { ERX_TRANSMISSION_EXTENSION } from '../src/telehealth/prescriptions/index.ts';
 import { prescriptions } from '../src/telehealth/prescriptions/schema.ts';
-import { apiUnderTest } from './support/access.ts';
-import { insertAppointment, seedTelehealth, type TelehealthPeople } from './support/telehealth.ts';
+import {
+  insertAppointment,
+  seedTelehealth,
+  type TelehealthPeople,
+  telehealthApiAs,
+} from './support/telehealth.ts';
 import { testDatabaseTargets } from './support/test-database.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked field by field below.
@@ -130,16 +133,12 @@ for (const target of testDatabaseTargets()) {
       subject: { reference: `Patient/${people.otherPatient.patientId}` },
     });
     as = people.doctor.principal;
-    const under = apiUnderTest(
+    app = telehealthApiAs(
       database.db,
       () => as,
       () => now,
-    );
-    under.app.route(
-      '/api/telehealth',
-      telehealthApp(database.db, { now: () => now, pharmacy: { ncpdpId: PHARMACY } }),
-    );
-    app = under.app;
+      { pharmacy: { ncpdpId: PHARMACY } },
+    ).app;
   });
 
   t.after(async () => {

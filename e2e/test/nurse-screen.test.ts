@@ -2,7 +2,7 @@
 // desaturates in the simulator, the high-priority alarm shows on the tile and in the list, a
 // nurse acknowledges it with her badge and PIN, the acknowledgement reaches the cloud, and when
 // the gateway goes away the page says so at once.
-import { existsSync } from 'node:fs';
+
 import { alarmEvents } from '@wardgate/cloud/src/db/schema.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
 import { waitFor } from '@wardgate/shared/testing';
@@ -10,13 +10,9 @@ import { and, eq } from 'drizzle-orm';
 import { chromium } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { chromiumPath } from '../support/chromium.ts';
 import { startWardStack } from '../support/ward-stack.ts';
 
-const chromiumPath = [
-  process.env.CHROMIUM_PATH,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-].find((p) => p && existsSync(p));
 const name =
   'nurse screen in Chromium: desaturation alarm, acknowledge with PIN, reaches the cloud, link loss shown';
 

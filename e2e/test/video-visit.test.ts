@@ -3,7 +3,7 @@
 // browsers connect peer to peer through the cloud's signaling (no media through the cloud), the
 // remote video shows frames on both sides, chat goes across, the patient consents to a recording
 // that the doctor then makes in his browser, and the doctor ends the visit.
-import { existsSync } from 'node:fs';
+
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { loadVisit } from '@wardgate/cloud/src/telehealth/appointments/visit.ts';
 import { loadSession } from '@wardgate/cloud/src/telehealth/video/session.ts';
@@ -17,12 +17,8 @@ import { signInToCloud } from '@wardgate/cloud/test/support/video-visit.ts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { chromiumPath } from '../support/chromium.ts';
 
-const chromiumPath = [
-  process.env.CHROMIUM_PATH,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-].find((p) => p && existsSync(p));
 const name =
   'video visit in two Chromium browsers: waiting room, admit, peer-to-peer media, chat, consented recording, end';
 const WAIT = { timeout: 30_000 };
@@ -59,6 +55,7 @@ if (!chromiumPath) {
   console.log('skipped: no chromium installed (apt-get install chromium; .ci/run does)');
   test.skip(name);
 } else {
+  const executable = chromiumPath;
   test(name, async () => {
     const database = await testDatabaseTargets()[0].open();
     const now = Date.now();
@@ -72,7 +69,7 @@ if (!chromiumPath) {
     const cloud = await startCloud({ database, httpPort: 0, mqttPort: 0 });
     const browsers: Browser[] = [];
     try {
-      browsers.push(await launch(chromiumPath), await launch(chromiumPath));
+      browsers.push(await launch(executable), await launch(executable));
       const [patientBrowser, doctorBrowser] = browsers;
       const visitUrl = `${cloud.httpUrl}/telehealth/visit/${appointmentId}`;
 
