@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { codeSchemaLevel } from '../src/backup/catalog.ts';
 import {
   BackupFileError,
   type BackupResult,
@@ -106,7 +107,10 @@ for (const target of testDatabaseTargets()) {
 
   test('an edited plaintext header (schema level, time) fails authentication', async () => {
     const file = await variant((bytes) => {
-      const text = bytes.toString('latin1').replace('"migrations":14', '"migrations":15');
+      const level = codeSchemaLevel().migrations;
+      const text = bytes
+        .toString('latin1')
+        .replace(`"migrations":${level}`, `"migrations":${level + 1}`);
       assert.is.not(text, bytes.toString('latin1'));
       return Buffer.from(text, 'latin1');
     });
