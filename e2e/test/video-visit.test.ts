@@ -4,6 +4,7 @@
 // remote video shows frames on both sides, chat goes across, the patient consents to a recording
 // that the doctor then makes in his browser, and the doctor ends the visit.
 
+import { base32Decode, totpCode } from '@wardgate/cloud/src/auth/totp.ts';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { loadVisit } from '@wardgate/cloud/src/telehealth/appointments/visit.ts';
 import { loadSession } from '@wardgate/cloud/src/telehealth/video/session.ts';
@@ -13,7 +14,6 @@ import {
   TELEHEALTH_PASSWORD,
 } from '@wardgate/cloud/test/support/telehealth.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
-import { signInToCloud } from '@wardgate/cloud/test/support/video-visit.ts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -66,7 +66,15 @@ if (!chromiumPath) {
       { startAt: now + 10 * 60_000 },
       now,
     );
-    const cloud = await startCloud({ database, httpPort: 0, mqttPort: 0 });
+    // The cloud's clock runs ahead on demand: a TOTP code is good once per 30 s step.
+    let ahead = 0;
+    const clock = () => Date.now() + ahead;
+    const cloud = await startCloud({
+      database,
+      httpPort: 0,
+      mqttPort: 0,
+      app: { auth: { now: clock } },
+    });
     const browsers: Browser[] = [];
     try {
       browsers.push(await launch(executable), await launch(executable));
@@ -80,6 +88,7 @@ if (!chromiumPath) {
       // The patient signs in on the page (no MFA for patients) and waits.
       const patient = await (await patientBrowser.newContext()).newPage();
       await patient.goto(visitUrl);
+      assert.not.ok(await patient.getByTestId('mfa-code').isVisible(), 'no code field yet');
       await patient.getByTestId('username').fill(people.patient.username);
       await patient.getByTestId('password').fill(TELEHEALTH_PASSWORD);
       await patient.getByTestId('signin-submit').click();
@@ -87,12 +96,22 @@ if (!chromiumPath) {
       await patient.getByTestId('join').click();
       await stateIs(patient, 'waiting');
 
-      // The doctor (MFA enrolled through the API) comes with a session handed over in the fragment.
-      const session = await signInToCloud(
-        cloud.httpUrl,
-        people.doctor.username,
-        TELEHEALTH_PASSWORD,
-      );
+      // The doctor enrols an authenticator (through the API), then signs in on the page with
+      // password and code.
+      const enrolled = await enrolTotp(cloud.httpUrl, people.doctor.username, clock);
+      const signInPage = await (await doctorBrowser.newContext()).newPage();
+      await signInPage.goto(visitUrl);
+      await signInPage.getByTestId('username').fill(people.doctor.username);
+      await signInPage.getByTestId('password').fill(TELEHEALTH_PASSWORD);
+      await signInPage.getByTestId('signin-submit').click();
+      await stateIs(signInPage, 'mfa');
+      ahead += 30_000;
+      await signInPage.getByTestId('mfa-code').fill(totpCode(enrolled.key, clock()));
+      await signInPage.getByTestId('signin-submit').click();
+      await stateIs(signInPage, 'ready');
+      await signInPage.close();
+      // The visit itself the doctor joins with a session handed over in the fragment.
+      const session = enrolled.token;
       const doctor = await (await doctorBrowser.newContext()).newPage();
       await doctor.goto(`${visitUrl}#session=${session}`);
       await stateIs(doctor, 'ready');
@@ -150,3 +169,28 @@ if (!chromiumPath) {
 }
 
 test.run();
+
+/** A staff session whose authenticator (TOTP) was enrolled and activated through the API. */
+async function enrolTotp(
+  httpUrl: string,
+  username: string,
+  clock: () => number,
+): Promise<{ token: string; key: Buffer }> {
+  const call = async (path: string, body: unknown, token?: string) => {
+    const res = await fetch(`${httpUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token && { authorization: `Bearer ${token}` }),
+      },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as { token: string; secret: string };
+    assert.is(res.status, 200, `${path}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  const { token } = await call('/api/auth/login', { username, password: TELEHEALTH_PASSWORD });
+  const key = base32Decode((await call('/api/auth/mfa/enrol', {}, token)).secret);
+  await call('/api/auth/mfa/activate', { code: totpCode(key, clock()) }, token);
+  return { token, key };
+}
