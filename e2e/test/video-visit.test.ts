@@ -4,7 +4,7 @@
 // remote video shows frames on both sides, chat goes across, the patient consents to a recording
 // that the doctor then makes in his browser, and the doctor ends the visit.
 
-import { base32Decode, totpCode } from '@wardgate/cloud/src/auth/totp.ts';
+import { totpCode } from '@wardgate/cloud/src/auth/totp.ts';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { loadVisit } from '@wardgate/cloud/src/telehealth/appointments/visit.ts';
 import { loadSession } from '@wardgate/cloud/src/telehealth/video/session.ts';
@@ -14,6 +14,7 @@ import {
   TELEHEALTH_PASSWORD,
 } from '@wardgate/cloud/test/support/telehealth.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
+import { enrolledSession } from '@wardgate/cloud/test/support/video-visit.ts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -98,7 +99,13 @@ if (!chromiumPath) {
 
       // The doctor enrols an authenticator (through the API), then signs in on the page with
       // password and code.
-      const enrolled = await enrolTotp(cloud.httpUrl, people.doctor.username, clock);
+      const enrolled = await enrolledSession(
+        cloud.httpUrl,
+        people.doctor.username,
+        TELEHEALTH_PASSWORD,
+        clock,
+      );
+      const totpKey = enrolled.key as Buffer;
       const signInPage = await (await doctorBrowser.newContext()).newPage();
       await signInPage.goto(visitUrl);
       await signInPage.getByTestId('username').fill(people.doctor.username);
@@ -106,7 +113,7 @@ if (!chromiumPath) {
       await signInPage.getByTestId('signin-submit').click();
       await stateIs(signInPage, 'mfa');
       ahead += 30_000;
-      await signInPage.getByTestId('mfa-code').fill(totpCode(enrolled.key, clock()));
+      await signInPage.getByTestId('mfa-code').fill(totpCode(totpKey, clock()));
       await signInPage.getByTestId('signin-submit').click();
       await stateIs(signInPage, 'ready');
       await signInPage.close();
@@ -169,28 +176,3 @@ if (!chromiumPath) {
 }
 
 test.run();
-
-/** A staff session whose authenticator (TOTP) was enrolled and activated through the API. */
-async function enrolTotp(
-  httpUrl: string,
-  username: string,
-  clock: () => number,
-): Promise<{ token: string; key: Buffer }> {
-  const call = async (path: string, body: unknown, token?: string) => {
-    const res = await fetch(`${httpUrl}${path}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token && { authorization: `Bearer ${token}` }),
-      },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json()) as { token: string; secret: string };
-    assert.is(res.status, 200, `${path}: ${JSON.stringify(json)}`);
-    return json;
-  };
-  const { token } = await call('/api/auth/login', { username, password: TELEHEALTH_PASSWORD });
-  const key = base32Decode((await call('/api/auth/mfa/enrol', {}, token)).secret);
-  await call('/api/auth/mfa/activate', { code: totpCode(key, clock()) }, token);
-  return { token, key };
-}
