@@ -4,7 +4,7 @@
 // remote video shows frames on both sides, chat goes across, the patient consents to a recording
 // that the doctor then makes in his browser, and the doctor ends the visit.
 
-import { totpCode } from '@wardgate/cloud/src/auth/totp.ts';
+import { base32Decode, totpCode } from '@wardgate/cloud/src/auth/totp.ts';
 import { startCloud } from '@wardgate/cloud/src/server.ts';
 import { loadVisit } from '@wardgate/cloud/src/telehealth/appointments/visit.ts';
 import { loadSession } from '@wardgate/cloud/src/telehealth/video/session.ts';
@@ -14,7 +14,7 @@ import {
   TELEHEALTH_PASSWORD,
 } from '@wardgate/cloud/test/support/telehealth.ts';
 import { testDatabaseTargets } from '@wardgate/cloud/test/support/test-database.ts';
-import { enrolledSession } from '@wardgate/cloud/test/support/video-visit.ts';
+import { signInToCloud } from '@wardgate/cloud/test/support/video-visit.ts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -97,32 +97,49 @@ if (!chromiumPath) {
       await patient.getByTestId('join').click();
       await stateIs(patient, 'waiting');
 
-      // The doctor enrols an authenticator (through the API), then signs in on the page with
-      // password and code.
-      const enrolled = await enrolledSession(
-        cloud.httpUrl,
-        people.doctor.username,
-        TELEHEALTH_PASSWORD,
-        clock,
+      // The doctor's first sign-in enrols an authenticator on the page: key shown, first code,
+      // recovery codes shown once.
+      const signIn = async (page: Page) => {
+        await page.goto(visitUrl);
+        await page.getByTestId('username').fill(people.doctor.username);
+        await page.getByTestId('password').fill(TELEHEALTH_PASSWORD);
+        await page.getByTestId('signin-submit').click();
+      };
+      const enrolPage = await (await doctorBrowser.newContext()).newPage();
+      await signIn(enrolPage);
+      await stateIs(enrolPage, 'mfa-enrol');
+      const totpKey = base32Decode(
+        (await enrolPage.getByTestId('enrol-secret').textContent()) ?? '',
       );
-      const totpKey = enrolled.key as Buffer;
-      const signInPage = await (await doctorBrowser.newContext()).newPage();
-      await signInPage.goto(visitUrl);
-      await signInPage.getByTestId('username').fill(people.doctor.username);
-      await signInPage.getByTestId('password').fill(TELEHEALTH_PASSWORD);
-      await signInPage.getByTestId('signin-submit').click();
-      await stateIs(signInPage, 'mfa');
-      ahead += 30_000;
-      await signInPage.getByTestId('mfa-code').fill(totpCode(totpKey, clock()));
-      await signInPage.getByTestId('signin-submit').click();
-      await stateIs(signInPage, 'ready');
-      await signInPage.close();
-      // The visit itself the doctor joins with a session handed over in the fragment.
-      const session = enrolled.token;
+      assert.match(
+        (await enrolPage.getByTestId('enrol-link').getAttribute('href')) ?? '',
+        /^otpauth:\/\/totp\//,
+      );
+      await enrolPage.getByTestId('mfa-code').fill(totpCode(totpKey, clock()));
+      await enrolPage.getByTestId('signin-submit').click();
+      await stateIs(enrolPage, 'ready');
+      assert.is(await enrolPage.getByTestId('recovery-codes').locator('li').count(), 10);
+      assert.not.ok(await enrolPage.getByTestId('signin').isVisible(), 'sign-in form gone');
+      await enrolPage.close();
+
+      // Later sign-ins ask for the code (the next one: a code is good once).
       const doctor = await (await doctorBrowser.newContext()).newPage();
-      await doctor.goto(`${visitUrl}#session=${session}`);
+      await signIn(doctor);
+      await stateIs(doctor, 'mfa');
+      ahead += 30_000;
+      await doctor.getByTestId('mfa-code').fill(totpCode(totpKey, clock()));
+      await doctor.getByTestId('signin-submit').click();
       await stateIs(doctor, 'ready');
-      assert.not.match(doctor.url(), /session=/);
+
+      // A session handed over in the fragment (by a portal) signs in without the form, and the
+      // token does not stay in the address.
+      const handedOver = await (await patientBrowser.newContext()).newPage();
+      await handedOver.goto(
+        `${visitUrl}#session=${await signInToCloud(cloud.httpUrl, people.patient.username, TELEHEALTH_PASSWORD)}`,
+      );
+      await stateIs(handedOver, 'ready');
+      assert.not.match(handedOver.url(), /session=/);
+      await handedOver.close();
       await doctor.getByTestId('join').click();
       await stateIs(doctor, 'patient-waiting');
       await doctor.getByTestId('admit').click();

@@ -12,19 +12,6 @@ export async function signInToCloud(
   username: string,
   password: string,
 ): Promise<string> {
-  return (await enrolledSession(httpUrl, username, password)).token;
-}
-
-/**
- * signInToCloud, also answering the TOTP key enrolled (staff), for codes of later sign-ins.
- * `clock` is the cloud's auth clock when a test moves it.
- */
-export async function enrolledSession(
-  httpUrl: string,
-  username: string,
-  password: string,
-  clock: () => number = Date.now,
-): Promise<{ token: string; key?: Buffer }> {
   const call = async (path: string, body: unknown, token?: string) => {
     const res = await fetch(`${httpUrl}${path}`, {
       method: 'POST',
@@ -40,11 +27,14 @@ export async function enrolledSession(
     return json;
   };
   const login = await call('/api/auth/login', { username, password });
-  if (!login.mfaRequired) return { token: login.token };
+  if (!login.mfaRequired) return login.token;
   const enrol = await call('/api/auth/mfa/enrol', {}, login.token);
-  const key = base32Decode(enrol.secret);
-  await call('/api/auth/mfa/activate', { code: totpCode(key, clock()) }, login.token);
-  return { token: login.token, key };
+  await call(
+    '/api/auth/mfa/activate',
+    { code: totpCode(base32Decode(enrol.secret), Date.now()) },
+    login.token,
+  );
+  return login.token;
 }
 
 /** A signaling socket the way the visit page uses it: JSON messages, read in order. */

@@ -18,6 +18,8 @@ const state = {
   consent: false,
   admitted: false,
   recorder: null,
+  /** Staff signing in for the first time: the authenticator is being enrolled. */
+  enrolling: false,
 };
 
 function show(status, bodyState) {
@@ -85,16 +87,13 @@ $('signin').addEventListener('submit', async (event) => {
         password: $('password').value,
       });
       state.session = login.token;
-      if (login.mfaEnrolmentRequired) {
-        state.session = null;
-        return showError('Set up two-factor sign-in first, then come back to this page');
-      }
-      if (login.mfaRequired) {
-        $('mfa-field').hidden = false;
-        $('mfa-code').required = true;
-        $('mfa-code').focus();
-        return show('Enter the code from your authenticator app', 'mfa');
-      }
+      if (login.mfaEnrolmentRequired) return startEnrolment();
+      if (login.mfaRequired) return askForCode('Enter the code from your authenticator app', 'mfa');
+    } else if (state.enrolling) {
+      const { recoveryCodes } = await api('POST', '/api/auth/mfa/activate', {
+        code: $('mfa-code').value.trim(),
+      });
+      showRecoveryCodes(recoveryCodes);
     } else {
       await api('POST', '/api/auth/mfa', { code: $('mfa-code').value.trim() });
     }
@@ -105,6 +104,35 @@ $('signin').addEventListener('submit', async (event) => {
     showError(error.message);
   }
 });
+
+function askForCode(status, bodyState) {
+  $('mfa-field').hidden = false;
+  $('mfa-code').required = true;
+  $('mfa-code').focus();
+  show(status, bodyState);
+}
+
+// Staff sign in with a second factor; the first time, they enrol their authenticator here.
+async function startEnrolment() {
+  const { secret, otpauthUri } = await api('POST', '/api/auth/mfa/enrol');
+  state.enrolling = true;
+  $('enrol-secret').textContent = secret;
+  $('enrol-link').href = otpauthUri;
+  $('enrol').hidden = false;
+  askForCode('Add the key to your authenticator app, then enter its first code', 'mfa-enrol');
+}
+
+function showRecoveryCodes(codes) {
+  $('enrol').hidden = true;
+  $('recovery-codes').replaceChildren(
+    ...codes.map((code) => {
+      const item = document.createElement('li');
+      item.textContent = code;
+      return item;
+    }),
+  );
+  $('recovery').hidden = false;
+}
 
 function ready() {
   $('visit').hidden = false;
