@@ -13,9 +13,15 @@ import type { Database } from '../src/db/database.ts';
 import { auditLog } from '../src/db/schema.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { telehealthAppointments } from '../src/telehealth/appointments/schema.ts';
+import {
+  addDays,
+  formatLocalDate,
+  type LocalDate,
+  localTimeOf,
+  parseLocalDate,
+} from '../src/telehealth/appointments/zoned-time.ts';
 import { telehealthApp } from '../src/telehealth/index.ts';
 import { prescriptions } from '../src/telehealth/prescriptions/schema.ts';
-import { addDays, localDate } from '../src/telehealth/summary/compose.ts';
 import { visitNotes } from '../src/telehealth/summary/schema.ts';
 import { videoRoomEvents } from '../src/telehealth/video/schema.ts';
 import { sessionOf } from '../src/telehealth/video/session.ts';
@@ -72,9 +78,9 @@ unit('no admission is no session; an admission not yet over has no duration', ()
 
 unit('the follow-up date counts from the visit day in the clinic time zone', () => {
   const lateEvening = Date.UTC(2026, 5, 3, 22, 30); // already 4 June in Amsterdam
-  assert.is(localDate(lateEvening, 'Europe/Amsterdam'), '2026-06-04');
-  assert.is(localDate(lateEvening, null), '2026-06-03');
-  assert.is(addDays('2026-06-04', 30), '2026-07-04');
+  assert.is(formatLocalDate(localTimeOf(lateEvening, 'Europe/Amsterdam')), '2026-06-04');
+  assert.is(formatLocalDate(localTimeOf(lateEvening, 'UTC')), '2026-06-03');
+  assert.is(formatLocalDate(addDays(parseLocalDate('2026-06-04') as LocalDate, 30)), '2026-07-04');
 });
 
 unit.run();

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getUser } from '../../auth/users.ts';
 import type { Db } from '../../db/database.ts';
 import { ResourceStore } from '../../fhir/store/resource-store.ts';
+import type { FhirResource } from '../../fhir/store/validate.ts';
 import { ApiError } from '../../http/json-body.ts';
 import { isNpi, NPI_SYSTEM } from './npi.ts';
 import { telehealthProviders } from './schema.ts';
@@ -134,4 +135,17 @@ export function providerView(p: Provider) {
     slotMinutes: p.slotMinutes,
     updatedAt: new Date(p.updatedAt).toISOString(),
   };
+}
+
+/** "Dr. Anne Visser" from a Practitioner's first name; null when it has none. */
+export function practitionerName(practitioner: FhirResource | undefined): string | null {
+  const name = (
+    practitioner?.name as
+      | { text?: string; prefix?: string[]; given?: string[]; family?: string }[]
+      | undefined
+  )?.[0];
+  if (!name) return null;
+  if (name.text) return name.text;
+  const parts = [...(name.prefix ?? []), ...(name.given ?? []), name.family].filter(Boolean);
+  return parts.length ? parts.join(' ') : null;
 }

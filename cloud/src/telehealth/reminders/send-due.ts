@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import { ResourceStore } from '../../fhir/store/resource-store.ts';
 import type { FhirResource } from '../../fhir/store/validate.ts';
+import { practitionerName } from '../appointments/providers.ts';
 import {
   appointmentReminders,
   telehealthAppointments,
@@ -152,7 +153,7 @@ async function sendOne(
   const message = reminderMessage({
     startAt: appointment.startAt,
     timeZone: appointment.timeZone,
-    clinician: practitioner ? clinicianName(practitioner) : 'your clinician',
+    clinician: practitionerName(practitioner ?? undefined) ?? 'your clinician',
     joinHint: options.joinHint ?? 'the wardgate visit page',
   });
   if (channel === 'email') {
@@ -176,14 +177,4 @@ export function contactOf(patient: FhirResource, channel: ReminderChannel): stri
     telecom.find((t) => t.system === 'phone' && t.use === 'mobile') ??
     telecom.find((t) => t.system === 'phone')
   )?.value;
-}
-
-type HumanName = { text?: string; prefix?: string[]; given?: string[]; family?: string };
-
-export function clinicianName(practitioner: FhirResource): string {
-  const name = (practitioner.name as HumanName[] | undefined)?.[0];
-  if (!name) return 'your clinician';
-  if (name.text) return name.text;
-  const words = [...(name.prefix ?? []), ...(name.given ?? []), name.family ?? ''];
-  return words.filter(Boolean).join(' ') || 'your clinician';
 }
