@@ -13,18 +13,18 @@ import type { Database } from '../src/db/database.ts';
 import { auditLog } from '../src/db/schema.ts';
 import { ResourceStore } from '../src/fhir/store/resource-store.ts';
 import { telehealthAppointments } from '../src/telehealth/appointments/schema.ts';
+import { telehealthApp } from '../src/telehealth/index.ts';
+import { prescriptions } from '../src/telehealth/prescriptions/schema.ts';
+import { visitNotes } from '../src/telehealth/summary/schema.ts';
+import { videoRoomEvents } from '../src/telehealth/video/schema.ts';
+import { sessionOf } from '../src/telehealth/video/session.ts';
 import {
   addDays,
   formatLocalDate,
   type LocalDate,
   localTimeOf,
   parseLocalDate,
-} from '../src/telehealth/appointments/zoned-time.ts';
-import { telehealthApp } from '../src/telehealth/index.ts';
-import { prescriptions } from '../src/telehealth/prescriptions/schema.ts';
-import { visitNotes } from '../src/telehealth/summary/schema.ts';
-import { videoRoomEvents } from '../src/telehealth/video/schema.ts';
-import { sessionOf } from '../src/telehealth/video/session.ts';
+} from '../src/time/zoned-time.ts';
 import { apiUnderTest } from './support/access.ts';
 import { insertAppointment, seedTelehealth, type TelehealthPeople } from './support/telehealth.ts';
 import { testDatabaseTargets } from './support/test-database.ts';

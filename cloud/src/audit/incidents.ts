@@ -1,6 +1,7 @@
 import { and, asc, gte, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { auditLog } from '../db/schema.ts';
+import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { PHI_ACTIONS } from './audit-event.ts';
 import { isoOf, type Period } from './period.ts';
 
@@ -251,25 +252,12 @@ async function alerts(db: Db, period: Period): Promise<Incident[]> {
 
 /** Local minute of the day and weekday of an instant, with the zone offset cached per hour. */
 function localClock(timeZone: string) {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-  });
   const offsets = new Map<number, number>();
   const offsetAt = (at: number) => {
     const hour = Math.floor(at / 3_600_000);
     let offset = offsets.get(hour);
     if (offset === undefined) {
-      const parts = Object.fromEntries(
-        format.formatToParts(hour * 3_600_000).map((p) => [p.type, Number(p.value)]),
-      );
-      const local = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute);
-      offset = local - hour * 3_600_000;
+      offset = zoneOffsetAt(hour * 3_600_000, timeZone);
       offsets.set(hour, offset);
     }
     return offset;

@@ -3,9 +3,9 @@ import { adminEntry as adminAuditEntry, options, required } from '../auth/cli.ts
 import { getUserByUsername } from '../auth/users.ts';
 import type { CliContext } from '../cli-context.ts';
 import { ApiError } from '../http/json-body.ts';
+import { WEEKDAYS, type Weekday } from '../time/zoned-time.ts';
 import { listProviders, providerSettingsSchema, saveProvider } from './appointments/providers.ts';
 import type { WorkingHours } from './appointments/working-hours.ts';
-import { WEEKDAYS, type Weekday } from './appointments/zoned-time.ts';
 
 export const PROVIDERS_USAGE = `  providers set --username U --time-zone ZONE --hours DAYS=HH:MM-HH:MM[,HH:MM-HH:MM] ...
             [--slot-minutes N] [--family NAME] [--practitioner-id ID] [--npi NPI] [--data-dir D]

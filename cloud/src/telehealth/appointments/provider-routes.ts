@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { accessOf } from '../../access/index.ts';
 import type { Db } from '../../db/database.ts';
 import { ApiError, jsonBody } from '../../http/json-body.ts';
+import { compareDates, parseLocalDate } from '../../time/zoned-time.ts';
 import type { TelehealthOptions } from '../options.ts';
 import {
   findProvider,
@@ -12,7 +13,6 @@ import {
   saveProvider,
 } from './providers.ts';
 import { availability } from './slots.ts';
-import { compareDates, parseLocalDate } from './zoned-time.ts';
 
 /** The longest range one availability request covers. */
 const MAX_AVAILABILITY_DAYS = 62;

@@ -5,10 +5,10 @@ import type { Db } from '../../db/database.ts';
 import { ResourceStore } from '../../fhir/store/resource-store.ts';
 import type { FhirResource } from '../../fhir/store/validate.ts';
 import { ApiError } from '../../http/json-body.ts';
+import { isTimeZone } from '../../time/zoned-time.ts';
 import { isNpi, NPI_SYSTEM } from './npi.ts';
 import { telehealthProviders } from './schema.ts';
 import { type WorkingHours, workingHoursSchema } from './working-hours.ts';
-import { isTimeZone } from './zoned-time.ts';
 
 export type Provider = typeof telehealthProviders.$inferSelect & { workingHours: WorkingHours };
 

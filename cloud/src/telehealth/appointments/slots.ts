@@ -1,10 +1,10 @@
 import { and, eq, gt, lt, ne } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import type { FhirResource } from '../../fhir/store/validate.ts';
+import { addDays, type LocalDate } from '../../time/zoned-time.ts';
 import type { Provider } from './providers.ts';
 import { telehealthAppointments } from './schema.ts';
 import { type GridSlot, gridSlots } from './working-hours.ts';
-import { addDays, type LocalDate } from './zoned-time.ts';
 
 /**
  * FHIR Slots of a provider's Schedule. A slot's id is derived from its schedule and start, so

@@ -7,7 +7,7 @@ import {
   WEEKDAYS,
   type Weekday,
   weekdayOf,
-} from './zoned-time.ts';
+} from '../../time/zoned-time.ts';
 
 /** Weekday → [start, end] wall-clock windows ("HH:MM", end exclusive; "24:00" allowed). */
 export type WorkingHours = Partial<Record<Weekday, [string, string][]>>;

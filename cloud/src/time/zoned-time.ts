@@ -58,7 +58,7 @@ export function localTimeOf(ms: number, timeZone: string): LocalDateTime {
 }
 
 /** How far `timeZone` is ahead of UTC at the instant `ms`, in milliseconds. */
-function offsetAt(ms: number, timeZone: string): number {
+export function zoneOffsetAt(ms: number, timeZone: string): number {
   const t = localTimeOf(ms, timeZone);
   return Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - (ms - (ms % 60_000));
 }
@@ -71,8 +71,8 @@ export function instantOf(local: LocalDateTime, timeZone: string): number | unde
   const asUtc = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
   // Try both offsets around the guess: the earlier valid instant wins.
   const candidates = [
-    asUtc - offsetAt(asUtc - 12 * 3_600_000, timeZone),
-    asUtc - offsetAt(asUtc + 12 * 3_600_000, timeZone),
+    asUtc - zoneOffsetAt(asUtc - 12 * 3_600_000, timeZone),
+    asUtc - zoneOffsetAt(asUtc + 12 * 3_600_000, timeZone),
   ]
     .filter((ms) => sameLocal(localTimeOf(ms, timeZone), local))
     .sort((a, b) => a - b);
